@@ -1,0 +1,8 @@
+// Placeholder until its owner fills it: registers no subcommand.
+#include "cli/cli_context.h"
+
+namespace owsync::cli {
+
+void AddDemoCommand(CLI::App*, CliContext*) {}
+
+}  // namespace owsync::cli
