@@ -1,0 +1,40 @@
+// OutboxReader: reads one tenant's outbox from a given offset up to the durable watermark the
+// writer published, in offset order, without taking the writer's lock. Several readers may read
+// one outbox at once. A crc or decode error inside data below the watermark (or in a sealed
+// segment) is Corruption naming the file and byte offset; it is never skipped.
+#ifndef OWSYNC_OUTBOX_OUTBOX_READER_H_
+#define OWSYNC_OUTBOX_OUTBOX_READER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "outbox/record.h"
+#include "util/file_system.h"
+#include "util/result.h"
+
+namespace owsync::outbox {
+
+class OutboxReader {
+ public:
+  // Opens the outbox in `dir` for reading from `from_offset` (inclusive; 0 or 1 = the start).
+  // NotFound if `dir` is not an outbox; FailedPrecondition if from_offset is below the first
+  // retained offset (the records were already deleted).
+  static Result<std::unique_ptr<OutboxReader>> Open(FileSystem* fs, const std::string& dir,
+                                                    uint64_t from_offset);
+  virtual ~OutboxReader() = default;
+
+  // Next record at or below the durable watermark into *record: true, false at the watermark
+  // (call again later: the watermark moves as the writer commits), or an error.
+  virtual Result<bool> Next(Record* record) = 0;
+
+  virtual const std::string& outbox_id() const = 0;
+  virtual const std::string& database_generation() const = 0;
+  virtual uint64_t first_retained_offset() const = 0;
+  // Re-reads the published watermark; returns it.
+  virtual Result<uint64_t> RefreshWatermark() = 0;
+};
+
+}  // namespace owsync::outbox
+
+#endif  // OWSYNC_OUTBOX_OUTBOX_READER_H_
