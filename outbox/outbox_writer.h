@@ -57,6 +57,11 @@ class OutboxWriter {
   virtual Result<uint64_t> ApplyRetention() = 0;
   // Total bytes of segment files in the directory.
   virtual Result<uint64_t> DiskUsage() = 0;
+  // Begins a new outbox generation (after the database was restored or replaced): commits what
+  // is buffered, moves the current segments aside (kept, never deleted, under retired/<old id>/),
+  // and continues with a new outbox id and `database_generation`. Offsets keep increasing across
+  // generations so row versions stay comparable. The caller then writes a full snapshot.
+  [[nodiscard]] virtual Status StartNewGeneration(const std::string& database_generation) = 0;
 };
 
 }  // namespace owsync::outbox
