@@ -93,8 +93,8 @@ TEST(Crc32cTest, HardwareAndPortableAgreeOnRandomInputs) {
   std::string buf(4096 + 16, '\0');
   for (char& c : buf) c = static_cast<char>(rng());
   int checked = 0;
-  for (size_t len : {0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 255, 256,
-                     257, 1000, 1023, 1024, 4095, 4096}) {
+  for (size_t len : {0,  1,  2,  3,  4,   5,   7,   8,   9,    15,   16,   17,   31,  32,
+                     33, 63, 64, 65, 100, 255, 256, 257, 1000, 1023, 1024, 4095, 4096}) {
     for (size_t align = 0; align < 16; ++align) {
       const uint32_t init = static_cast<uint32_t>(rng());
       const char* p = buf.data() + align;

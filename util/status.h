@@ -14,19 +14,19 @@ namespace owsync {
 enum class StatusCode : int {
   kOk = 0,
   kNotFound,
-  kCorruption,          // bytes on disk or on the wire are not what the format says
-  kInvalidArgument,     // caller or operator passed something unusable
-  kIOError,             // an operating-system call failed
-  kNoSpace,             // disk full (ENOSPC/EDQUOT)
+  kCorruption,       // bytes on disk or on the wire are not what the format says
+  kInvalidArgument,  // caller or operator passed something unusable
+  kIOError,          // an operating-system call failed
+  kNoSpace,          // disk full (ENOSPC/EDQUOT)
   kNotSupported,
   kAlreadyExists,
   kFailedPrecondition,  // the system is not in a state where this can run (e.g. id mismatch)
   kUnavailable,         // a service cannot be reached right now
   kBusy,                // a lock or resource is held by someone else
   kPermissionDenied,
-  kDataError,           // a value does not fit where it must go
-  kAborted,             // the operation was cancelled or lost a race (e.g. fenced off)
-  kInternal,            // a bug or an unexpected answer
+  kDataError,  // a value does not fit where it must go
+  kAborted,    // the operation was cancelled or lost a race (e.g. fenced off)
+  kInternal,   // a bug or an unexpected answer
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -98,10 +98,10 @@ Status ErrnoStatus(std::string_view context, int err);
 #define OWSYNC_CONCAT_(a, b) OWSYNC_CONCAT_INNER_(a, b)
 
 // Returns from the enclosing function if `expr` (a Status) is not OK.
-#define OWSYNC_RETURN_IF_ERROR(expr)                    \
-  do {                                                  \
-    ::owsync::Status owsync_status_ = (expr);           \
-    if (!owsync_status_.ok()) return owsync_status_;    \
+#define OWSYNC_RETURN_IF_ERROR(expr)                 \
+  do {                                               \
+    ::owsync::Status owsync_status_ = (expr);        \
+    if (!owsync_status_.ok()) return owsync_status_; \
   } while (0)
 
 #endif  // OWSYNC_UTIL_STATUS_H_
