@@ -19,23 +19,30 @@
 #include "outbox/record.h"
 #include "util/clock.h"
 #include "util/file_system.h"
+#include "util/logger.h"
 #include "util/result.h"
 
 namespace owsync::outbox {
 
 struct OutboxWriterOptions {
-  uint64_t segment_bytes = 64ull << 20;   // rotate to a new segment past this size
-  uint64_t block_bytes = 1ull << 20;      // uncompressed bytes per compressed block (target)
+  uint64_t segment_bytes = 64ull << 20;  // rotate to a new segment past this size
+  uint64_t block_bytes = 1ull << 20;     // uncompressed bytes per compressed block (target)
   int zstd_level = 1;
   // Identity written into a new outbox (and checked against an existing one when non-empty).
-  std::string outbox_id;          // "" on Open: keep the existing id or generate a new one
-  std::string database_generation;  // the tenant database's generation id
+  std::string outbox_id;  // "" on Open: keep the existing id or generate a new one
+  // The tenant database's generation id, written into a new outbox. An existing outbox keeps
+  // its own (database_generation() tells it): a caller that finds it differs calls
+  // StartNewGeneration().
+  std::string database_generation;
+  Logger* logger = nullptr;  // recovery reports (torn tail truncated, ...); may be null
 };
 
 class OutboxWriter {
  public:
   // Opens (creating if needed) the outbox in `dir`. Busy if another writer holds the lock.
   // FailedPrecondition if options.outbox_id is set and differs from the existing one.
+  // Corruption (naming file and byte offset) if recovery finds damaged data it must not cut.
+  // Not thread-safe: one thread uses the writer.
   static Result<std::unique_ptr<OutboxWriter>> Open(FileSystem* fs, Clock* clock,
                                                     const std::string& dir,
                                                     const OutboxWriterOptions& options);

@@ -33,9 +33,9 @@ struct Record {
   uint64_t source_seq = 0;  // changelog seq the record came from (0 for snapshot rows)
   RecordType type = RecordType::kUpsert;
   std::string table;
-  std::vector<Value> key;        // kUpsert, kDelete: key values in key-position order
-  std::vector<Value> row;        // kUpsert: every column in Column order of the latest schema
-  std::vector<Column> columns;   // kSchema
+  std::vector<Value> key;              // kUpsert, kDelete: key values in key-position order
+  std::vector<Value> row;              // kUpsert: every column in Column order of the latest schema
+  std::vector<Column> columns;         // kSchema
   uint64_t snapshot_begin_offset = 0;  // kSnapshotEnd: offset of its kSnapshotBegin
   friend bool operator==(const Record&, const Record&) = default;
 };

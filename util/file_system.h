@@ -27,6 +27,10 @@ class WritableFile {
   [[nodiscard]] virtual Status Append(std::string_view data) = 0;
   // Makes everything appended so far durable (fdatasync).
   [[nodiscard]] virtual Status Sync() = 0;
+  // A hint: start writing what was appended to the device now, without waiting, so that a later
+  // Sync() has less left to wait for. Makes nothing durable; errors surface in Sync(). Default:
+  // nothing.
+  virtual void StartWriteback() {}
   [[nodiscard]] virtual Status Close() = 0;
   // Bytes in the file, including unsynced ones.
   virtual uint64_t Size() const = 0;

@@ -54,6 +54,11 @@ class PosixWritableFile final : public WritableFile {
     return Status::OK();
   }
 
+  void StartWriteback() override {
+    // Asynchronous writeback of every dirty page of the file (offset 0, length 0 = to the end).
+    if (fd_ >= 0) (void)::sync_file_range(fd_, 0, 0, SYNC_FILE_RANGE_WRITE);
+  }
+
   Status Close() override {
     if (fd_ < 0) return Status::OK();
     const int fd = fd_;

@@ -1,0 +1,57 @@
+// CaptureMeta: owsync's key/value table inside the tenant database,
+//   _owsync_meta(key TEXT PRIMARY KEY, value)
+// holding the database generation id, the id of the outbox it feeds, the last drained seq and
+// when, the format version, and one "snapshot:<table>" entry per table whose snapshot is owed
+// (set in the same transaction that installs its triggers, cleared once the snapshot's end
+// record is durable, so a crash in between re-runs the snapshot). Methods run inside the
+// caller's transaction (writes: BEGIN IMMEDIATE).
+#ifndef OWSYNC_CAPTURE_CAPTURE_META_H_
+#define OWSYNC_CAPTURE_CAPTURE_META_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "capture/sqlite_db.h"
+#include "util/result.h"
+#include "util/status.h"
+
+namespace owsync::capture {
+
+class CaptureMeta {
+ public:
+  static constexpr char kTable[] = "_owsync_meta";
+  static constexpr char kFormat[] = "format";
+  static constexpr char kGeneration[] = "generation";
+  static constexpr char kOutboxId[] = "outbox_id";
+  static constexpr char kDrainedSeq[] = "drained_seq";
+  static constexpr char kDrainedAt[] = "drained_at";  // unix micros
+  static constexpr char kSnapshotPrefix[] = "snapshot:";
+  static constexpr char kFormatVersion[] = "1";
+
+  explicit CaptureMeta(SqliteDb* db) : db_(db) {}
+
+  [[nodiscard]] Status Create();
+  Result<bool> Exists();
+  Result<std::optional<std::string>> Get(std::string_view key);
+  [[nodiscard]] Status Put(std::string_view key, std::string_view value);
+  [[nodiscard]] Status Delete(std::string_view key);
+  Result<std::map<std::string, std::string>> GetAll();
+
+  // Tables that owe a snapshot -> the entry's value (why, plus a unique tag).
+  Result<std::map<std::string, std::string>> PendingSnapshots();
+  // Records that `table` owes a snapshot; a new mark replaces an older one (new tag).
+  [[nodiscard]] Status MarkSnapshot(std::string_view table, std::string_view reason);
+  // Clears the mark only if it still has `value` (a mark set again meanwhile stays).
+  [[nodiscard]] Status ClearSnapshot(std::string_view table, std::string_view value);
+  [[nodiscard]] Status Drop();
+
+ private:
+  SqliteDb* db_;
+};
+
+}  // namespace owsync::capture
+
+#endif  // OWSYNC_CAPTURE_CAPTURE_META_H_
