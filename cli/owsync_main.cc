@@ -1,6 +1,5 @@
 // owsync: the single binary. `owsync --help` lists the subcommands; each has its own --help.
 #include <CLI/CLI.hpp>
-
 #include <cstdlib>
 #include <iostream>
 
@@ -36,6 +35,7 @@ int main(int argc, char** argv) {
   owsync::cli::AddDbCommands(&app, &ctx);
   owsync::cli::AddCaptureCommand(&app, &ctx);
   owsync::cli::AddOutboxCommands(&app, &ctx);
+  owsync::cli::AddWorkloadCommand(&app, &ctx);
   owsync::cli::AddTestenvCommand(&app, &ctx);
 
   try {

@@ -47,3 +47,16 @@ function(owsync_folder_library name)
     endif()
   endforeach()
 endfunction()
+
+# owsync_concurrent_tests(NAME ...): marks tests that exercise threads or processes running at
+# once; scripts/test.sh runs them again under ThreadSanitizer.
+function(owsync_concurrent_tests)
+  foreach(t ${ARGN})
+    get_test_property(${t} LABELS labels)
+    if(NOT labels)
+      set(labels "")
+    endif()
+    list(APPEND labels concurrent)
+    set_tests_properties(${t} PROPERTIES LABELS "${labels}")
+  endforeach()
+endfunction()

@@ -28,5 +28,18 @@ run_suite() {  # flavour, extra ctest args...
 
 run_suite release
 run_suite asan
-run_suite tsan -L concurrent
+
+# ThreadSanitizer: only the tests labelled `concurrent` (and the binary they drive) are built.
+step "build tsan (tests labelled concurrent)"
+./scripts/build.sh tsan build.ninja >/dev/null
+mapfile -t tsan_targets < <(ctest --test-dir build/tsan -N -L concurrent |
+  sed -nE 's/^ *Test +#[0-9]+: +([A-Za-z0-9_]+).*/\1/p')
+if [ ${#tsan_targets[@]} -eq 0 ]; then
+  echo "test.sh: no test is labelled concurrent" >&2
+  exit 1
+fi
+./scripts/build.sh tsan owsync "${tsan_targets[@]}"
+step "test tsan"
+build/tsan/owsync testenv -- \
+  ctest --test-dir build/tsan --output-on-failure --timeout 900 -j "$(nproc)" -L concurrent
 step "all suites passed"
