@@ -90,8 +90,9 @@ void AddWorkloadCommand(CLI::App* app, CliContext* ctx) {
   cmd->add_option("--seed", flags->options.seed, "Random seed (default 1)");
   cmd->add_option("--journal", flags->options.journal_mode, "Set journal_mode: delete or wal")
       ->check(CLI::IsMember({"delete", "wal"}));
-  cmd->add_option("--synchronous", flags->options.synchronous, "Set synchronous: full or normal")
-      ->check(CLI::IsMember({"full", "normal"}));
+  cmd->add_option("--synchronous", flags->options.synchronous,
+                  "Set synchronous: full, normal or off (off: fast setup, not crash-safe)")
+      ->check(CLI::IsMember({"full", "normal", "off"}));
   cmd->add_option("--odd-rate", flags->options.odd_rate,
                   "Share of odd values (NUL bytes, invalid UTF-8, NaN, ...), default 0.02")
       ->check(CLI::Range(0.0, 1.0));
