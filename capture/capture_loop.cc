@@ -5,6 +5,8 @@
 #include "capture/capture_admin.h"
 #include "capture/capture_meta.h"
 #include "capture/changelog.h"
+#include "capture/drain_token.h"
+#include "capture/outbox_high_water.h"
 #include "capture/sqlite_txn.h"
 
 namespace owsync::capture {
@@ -54,6 +56,13 @@ Status CaptureLoop::EnsureOwnTables() {
   return txn.Commit();
 }
 
+Result<std::string> CaptureLoop::ReadOutboxToken() {
+  if (options_.outbox_token) return options_.outbox_token(*writer_);
+  OWSYNC_ASSIGN_OR_RETURN(
+      OutboxTail tail, ScanOutboxTail(fs_, options_.outbox_dir, writer_->durable_offset(), 4096));
+  return tail.token;
+}
+
 Result<int64_t> CaptureLoop::ReadCounter() {
   Changelog changelog(&db_);
   return changelog.Counter();
@@ -92,13 +101,15 @@ Status CaptureLoop::Start() {
 
 // Opens the outbox writer and applies GenerationGuard's rules with the outbox's high water.
 Status CaptureLoop::OpenWriterAndCheck() {
-  std::optional<std::string> meta_generation, meta_outbox_id;
+  std::optional<std::string> meta_generation, meta_outbox_id, meta_token, meta_prev_token;
   int64_t counter = 0;
   {
     OWSYNC_ASSIGN_OR_RETURN(SqliteTxn txn, SqliteTxn::BeginRead(&db_));
     CaptureMeta meta(&db_);
     OWSYNC_ASSIGN_OR_RETURN(meta_generation, meta.Get(CaptureMeta::kGeneration));
     OWSYNC_ASSIGN_OR_RETURN(meta_outbox_id, meta.Get(CaptureMeta::kOutboxId));
+    OWSYNC_ASSIGN_OR_RETURN(meta_token, meta.Get(CaptureMeta::kDrainToken));
+    OWSYNC_ASSIGN_OR_RETURN(meta_prev_token, meta.Get(CaptureMeta::kPrevDrainToken));
     OWSYNC_ASSIGN_OR_RETURN(counter, ReadCounter());
     OWSYNC_RETURN_IF_ERROR(txn.Commit());
   }
@@ -122,6 +133,9 @@ Status CaptureLoop::OpenWriterAndCheck() {
   facts.outbox_id = writer_->outbox_id();
   facts.outbox_empty = writer_->durable_offset() == 0 && writer_->buffered_bytes() == 0;
   facts.changelog_counter = counter;
+  facts.meta_token = meta_token;
+  facts.meta_prev_token = meta_prev_token;
+  resume_token_.clear();
   if (options_.outbox_high_water && !facts.outbox_empty) {
     auto hw = options_.outbox_high_water(*writer_);
     if (hw.ok()) {
@@ -130,7 +144,15 @@ Status CaptureLoop::OpenWriterAndCheck() {
       logger_->Warn("could not read the outbox's last seq ({}); comparing ids only",
                     hw.status().ToString());
     }
+    auto token = ReadOutboxToken();
+    if (token.ok()) {
+      facts.outbox_token = *token;
+    } else {
+      logger_->Warn("could not read the outbox's last drain token ({}); not comparing tokens",
+                    token.status().ToString());
+    }
   }
+  resume_token_ = facts.outbox_token;
   IdentityDecision decision = GenerationGuard::Decide(facts);
   OWSYNC_RETURN_IF_ERROR(ApplyDecision(decision));
   writer_backoff_ = 0;
@@ -143,6 +165,7 @@ Status CaptureLoop::ApplyDecision(const IdentityDecision& decision) {
     case IdentityVerdict::kResume: {
       OWSYNC_ASSIGN_OR_RETURN(int64_t counter, ReadCounter());
       emitter_.Reset(writer_.get(), counter);
+      emitter_.ResumeTokens(resume_token_);
       generation_ = writer_->database_generation();
       logger_->Info("capturing {} into outbox {} (id {}, generation {}, durable offset {})",
                     options_.db_path, options_.outbox_dir, writer_->outbox_id(), generation_,
@@ -175,9 +198,13 @@ Status CaptureLoop::MarkAllAndSetIdentity(const std::string& generation,
   for (const TableInfo* t : watcher_->catalog().Replicable()) {
     OWSYNC_RETURN_IF_ERROR(meta.MarkSnapshot(t->name, reason));
   }
+  // The outbox is empty: a fresh token, no predecessor; the records from now on carry it.
+  const std::string token = GenerationGuard::NewId();
+  OWSYNC_RETURN_IF_ERROR(DrainToken::Restart(&db_, token));
   OWSYNC_ASSIGN_OR_RETURN(int64_t counter, ReadCounter());
   OWSYNC_RETURN_IF_ERROR(txn.Commit());
   emitter_.Reset(writer_.get(), counter);
+  emitter_.BeginBatch(token);
   generation_ = generation;
   snapshots_->Reset();
   return Status::OK();
@@ -234,6 +261,8 @@ Status CaptureLoop::CheckIdentity() {
     if (have_meta) {
       OWSYNC_ASSIGN_OR_RETURN(facts.meta_generation, meta.Get(CaptureMeta::kGeneration));
       OWSYNC_ASSIGN_OR_RETURN(facts.meta_outbox_id, meta.Get(CaptureMeta::kOutboxId));
+      OWSYNC_ASSIGN_OR_RETURN(facts.meta_token, meta.Get(CaptureMeta::kDrainToken));
+      OWSYNC_ASSIGN_OR_RETURN(facts.meta_prev_token, meta.Get(CaptureMeta::kPrevDrainToken));
     }
     if (have_changelog) {
       OWSYNC_ASSIGN_OR_RETURN(facts.changelog_counter, changelog.Counter());
@@ -246,6 +275,9 @@ Status CaptureLoop::CheckIdentity() {
   facts.outbox_id = writer_->outbox_id();
   facts.outbox_empty = false;
   facts.outbox_high_water = emitter_.high_water();
+  // The token the capture last rotated to (or resumed with): a database replaced meanwhile
+  // carries another one.
+  facts.outbox_token = emitter_.token();
   IdentityDecision decision = GenerationGuard::Decide(facts);
   if (decision.verdict == IdentityVerdict::kResume) return Status::OK();
   if (decision.verdict == IdentityVerdict::kAdopt) {

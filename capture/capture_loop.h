@@ -98,6 +98,8 @@ class CaptureLoop {
   void Periodic();
   void SleepUnlessStopped(int64_t micros);
   Result<int64_t> ReadCounter();
+  // The drain token of the outbox's last durable record ("" when none carries one).
+  Result<std::string> ReadOutboxToken();
 
   FileSystem* fs_;
   Clock* clock_;
@@ -112,6 +114,7 @@ class CaptureLoop {
   std::unique_ptr<Drainer> drainer_;
   std::unique_ptr<SnapshotScheduler> snapshots_;
   std::string generation_;
+  std::string resume_token_;  // the outbox tail's token, for a resume decided at open
 
   uint64_t snapshots_done_before_ = 0;  // by schedulers of earlier connections
   uint64_t snapshots_abandoned_before_ = 0;

@@ -1,10 +1,10 @@
 // CaptureMeta: owsync's key/value table inside the tenant database,
 //   _owsync_meta(key TEXT PRIMARY KEY, value)
 // holding the database generation id, the id of the outbox it feeds, the last drained seq and
-// when, the format version, and one "snapshot:<table>" entry per table whose snapshot is owed
-// (set in the same transaction that installs its triggers, cleared once the snapshot's end
-// record is durable, so a crash in between re-runs the snapshot). Methods run inside the
-// caller's transaction (writes: BEGIN IMMEDIATE).
+// when, the drain token and its predecessor, the format version, and one "snapshot:<table>" entry
+// per table whose snapshot is owed (set in the same transaction that installs its triggers, cleared
+// once the snapshot's end record is durable, so a crash in between re-runs the snapshot). Methods
+// run inside the caller's transaction (writes: BEGIN IMMEDIATE).
 #ifndef OWSYNC_CAPTURE_CAPTURE_META_H_
 #define OWSYNC_CAPTURE_CAPTURE_META_H_
 
@@ -28,6 +28,10 @@ class CaptureMeta {
   static constexpr char kOutboxId[] = "outbox_id";
   static constexpr char kDrainedSeq[] = "drained_seq";
   static constexpr char kDrainedAt[] = "drained_at";  // unix micros
+  // The drain token (docs/capture.md): rotated by every read whose rows reach the outbox;
+  // prev is the outbox's last durable token at that rotation (see DrainToken).
+  static constexpr char kDrainToken[] = "drain_token";
+  static constexpr char kPrevDrainToken[] = "prev_drain_token";
   static constexpr char kSnapshotPrefix[] = "snapshot:";
   static constexpr char kFormatVersion[] = "1";
 

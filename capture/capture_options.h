@@ -22,6 +22,10 @@ using OutboxWriterFactory = std::function<Result<std::unique_ptr<outbox::OutboxW
 // The highest source_seq among the outbox's last records (0 when none carries one); see
 // GenerationGuard. Optional: without it only the ids are compared at start-up.
 using OutboxHighWaterFn = std::function<Result<uint64_t>(const outbox::OutboxWriter&)>;
+// The capture token of the outbox's last durable record that carries one ("" when none does;
+// see GenerationGuard). Optional: without it the loop scans outbox_dir's tail itself
+// (ScanOutboxTail) whenever outbox_high_water is set.
+using OutboxTokenFn = std::function<Result<std::string>(const outbox::OutboxWriter&)>;
 
 struct CaptureOptions {
   std::string db_path;
@@ -41,6 +45,7 @@ struct CaptureOptions {
 
   OutboxWriterFactory open_writer;      // required
   OutboxHighWaterFn outbox_high_water;  // optional
+  OutboxTokenFn outbox_token;           // optional (default: see OutboxTokenFn)
   SnapshotProgressFn on_progress;       // optional (a terminal progress line)
 };
 

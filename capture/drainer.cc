@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "capture/capture_meta.h"
+#include "capture/drain_token.h"
 #include "capture/sqlite_txn.h"
 #include "capture/table_queries.h"
 
@@ -126,45 +127,17 @@ Status Drainer::DeleteDrained(int64_t bound) {
   return Status::OK();
 }
 
-Result<DrainResult> Drainer::DrainOnce(const Catalog& catalog) {
-  DrainResult result;
-  if (pending_delete_bound_ > 0) {
-    Status s = DeleteDrained(pending_delete_bound_);
-    if (s.code() == StatusCode::kBusy) {
-      result.delete_pending = true;
-      return result;
-    }
-    OWSYNC_RETURN_IF_ERROR(s);
-  }
-  if (statements_schema_version_ != catalog.schema_version) {
-    lookup_.clear();
-    OWSYNC_RETURN_IF_ERROR(changelog_.KeyColumnCount().status());
-    statements_schema_version_ = catalog.schema_version;
-  }
-
-  OWSYNC_ASSIGN_OR_RETURN(SqliteTxn txn, SqliteTxn::BeginRead(db_));
-  OWSYNC_ASSIGN_OR_RETURN(int64_t schema_version, db_->SchemaVersion());
-  if (schema_version != catalog.schema_version) {
-    result.schema_changed = true;
-    return result;
-  }
-  OWSYNC_ASSIGN_OR_RETURN(std::vector<ChangeEntry> entries,
-                          changelog_.ReadBatch(options_.max_changes));
-  if (entries.empty()) {
-    OWSYNC_RETURN_IF_ERROR(txn.Commit());
-    return result;
-  }
-  OWSYNC_ASSIGN_OR_RETURN(int64_t counter, changelog_.Counter());
-  emitter_->NoteSeq(counter);
-
+Status Drainer::EmitBatch(const Catalog& catalog, std::vector<ChangeEntry>* entries,
+                          std::map<std::string, const TableInfo*>* tables,
+                          std::map<std::string, size_t>* unreplicated, int64_t* bound,
+                          DrainResult* result) {
   // Coalesce per (table, key), in the order of each key's first entry.
   std::vector<Group> groups;
   std::unordered_map<std::string, size_t> index;
-  std::map<std::string, const TableInfo*> tables;
   std::string id;
-  for (auto& e : entries) {
-    auto t = tables.find(e.table);
-    if (t == tables.end()) t = tables.emplace(e.table, catalog.FindReplicable(e.table)).first;
+  for (auto& e : *entries) {
+    auto t = tables->find(e.table);
+    if (t == tables->end()) t = tables->emplace(e.table, catalog.FindReplicable(e.table)).first;
     size_t width = t->second != nullptr ? t->second->key_columns.size() : 0;
     if (width > e.key.size()) width = 0;  // cannot happen with our triggers; treat as unknown
     e.key.resize(width);
@@ -183,24 +156,66 @@ Result<DrainResult> Drainer::DrainOnce(const Catalog& catalog) {
     groups[it->second].last_seq = e.seq;
   }
 
-  int64_t bound = entries.back().seq + 1;
-  std::map<std::string, size_t> unreplicated;
   size_t taken = 0;
   for (const Group& g : groups) {
-    if (taken > 0 && result.row_bytes >= options_.max_bytes) {
-      bound = g.first_seq;
-      result.more = true;
+    if (taken > 0 && result->row_bytes >= options_.max_bytes) {
+      *bound = g.first_seq;
+      result->more = true;
       break;
     }
     ++taken;
     if (g.table == nullptr) {
-      ++unreplicated[g.table_name];
+      ++(*unreplicated)[g.table_name];
       continue;
     }
-    OWSYNC_ASSIGN_OR_RETURN(uint64_t bytes, EmitKey(*g.table, g, &result));
-    result.row_bytes += bytes;
+    OWSYNC_ASSIGN_OR_RETURN(uint64_t bytes, EmitKey(*g.table, g, result));
+    result->row_bytes += bytes;
   }
-  OWSYNC_RETURN_IF_ERROR(txn.Commit());
+  return Status::OK();
+}
+
+Result<DrainResult> Drainer::DrainOnce(const Catalog& catalog) {
+  DrainResult result;
+  if (pending_delete_bound_ > 0) {
+    Status s = DeleteDrained(pending_delete_bound_);
+    if (s.code() == StatusCode::kBusy) {
+      result.delete_pending = true;
+      return result;
+    }
+    OWSYNC_RETURN_IF_ERROR(s);
+  }
+  if (statements_schema_version_ != catalog.schema_version) {
+    lookup_.clear();
+    OWSYNC_RETURN_IF_ERROR(changelog_.KeyColumnCount().status());
+    statements_schema_version_ = catalog.schema_version;
+  }
+
+  OWSYNC_RETURN_IF_ERROR(DrainToken::Settle(emitter_));
+  OWSYNC_ASSIGN_OR_RETURN(SqliteTxn txn, SqliteTxn::BeginImmediate(db_));
+  OWSYNC_ASSIGN_OR_RETURN(int64_t schema_version, db_->SchemaVersion());
+  if (schema_version != catalog.schema_version) {
+    result.schema_changed = true;
+    return result;
+  }
+  OWSYNC_ASSIGN_OR_RETURN(std::vector<ChangeEntry> entries,
+                          changelog_.ReadBatch(options_.max_changes));
+  if (entries.empty()) {
+    OWSYNC_RETURN_IF_ERROR(txn.Commit());
+    return result;
+  }
+  OWSYNC_ASSIGN_OR_RETURN(int64_t counter, changelog_.Counter());
+  emitter_->NoteSeq(counter);
+  OWSYNC_RETURN_IF_ERROR(DrainToken::Rotate(db_, emitter_));
+
+  int64_t bound = entries.back().seq + 1;
+  std::map<std::string, const TableInfo*> tables;
+  std::map<std::string, size_t> unreplicated;
+  Status read = EmitBatch(catalog, &entries, &tables, &unreplicated, &bound, &result);
+  if (read.ok()) read = txn.Commit();
+  if (!read.ok()) {
+    emitter_->AbortBatch();
+    return read;
+  }
 
   for (const auto& e : entries) {
     if (e.seq >= bound) break;

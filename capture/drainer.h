@@ -1,10 +1,15 @@
 // Drainer: moves changes from the changelog into the outbox, one bounded batch per call:
-//   1. a short read transaction: check the schema is the one the catalog was read at; read up
+//   1. a short BEGIN IMMEDIATE transaction: check the schema is the one the catalog was read at;
+//   read up
 //      to max_changes entries in seq order; coalesce them per (table, key); read each key's
 //      current row image in the same transaction (consistent images); a key whose row is gone
 //      becomes a kDelete. Keys are taken in the order of their first entry and the batch is
 //      cut once max_bytes of row data were read (at least one key is always taken, so a
-//      64 MiB row drains too). Records are appended to the outbox as they are read.
+//      64 MiB row drains too). Records are appended to the outbox as they are read. When the
+//      batch is not empty the transaction first rotates the drain token (DrainToken; the
+//      records carry the new one), after committing the outbox if records of the previous
+//      token are still buffered. A failure before the database commit aborts the batch
+//      (RecordEmitter::AbortBatch: its records never become durable).
 //   2. RecordEmitter::Commit(): the records are durable (fsync) before anything is deleted.
 //   3. a short BEGIN IMMEDIATE transaction deletes the drained entries (seq below the cut)
 //      and records the drained seq in _owsync_meta.
@@ -21,6 +26,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "capture/catalog.h"
 #include "capture/changelog.h"
@@ -63,6 +69,12 @@ class Drainer {
   Result<SqliteStmt*> LookupStmt(const TableInfo& t);
   // Appends the record(s) for one coalesced key; returns the row bytes read.
   Result<uint64_t> EmitKey(const TableInfo& t, const Group& g, DrainResult* result);
+  // Coalesces `entries` and appends their records (inside the read transaction); lowers
+  // *bound when the batch is cut by max_bytes.
+  [[nodiscard]] Status EmitBatch(const Catalog& catalog, std::vector<ChangeEntry>* entries,
+                                 std::map<std::string, const TableInfo*>* tables,
+                                 std::map<std::string, size_t>* unreplicated, int64_t* bound,
+                                 DrainResult* result);
   // Deletes entries below `bound` and notes the drained seq; Busy leaves it pending.
   [[nodiscard]] Status DeleteDrained(int64_t bound);
 

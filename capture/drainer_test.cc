@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <memory>
+#include <utility>
 
 #include "capture/capture_meta.h"
 #include "capture/capture_testing.h"
@@ -23,6 +25,30 @@ using outbox::Record;
 using outbox::RecordType;
 using outbox::Value;
 using std::string_literals::operator""s;
+
+// Delegates to a real writer; runs `before_commit` (once) when Commit is called, so a test can
+// act between the drain's database read and its changelog delete.
+class HookedWriter : public outbox::OutboxWriter {
+ public:
+  explicit HookedWriter(std::unique_ptr<outbox::OutboxWriter> w) : w_(std::move(w)) {}
+  Result<uint64_t> Append(Record* record) override { return w_->Append(record); }
+  Status Commit() override {
+    if (before_commit) std::exchange(before_commit, nullptr)();
+    return w_->Commit();
+  }
+  uint64_t durable_offset() const override { return w_->durable_offset(); }
+  uint64_t next_offset() const override { return w_->next_offset(); }
+  const std::string& outbox_id() const override { return w_->outbox_id(); }
+  const std::string& database_generation() const override { return w_->database_generation(); }
+  uint64_t buffered_bytes() const override { return w_->buffered_bytes(); }
+  Result<uint64_t> ApplyRetention() override { return w_->ApplyRetention(); }
+  Result<uint64_t> DiskUsage() override { return w_->DiskUsage(); }
+  Status StartNewGeneration(const std::string& g) override { return w_->StartNewGeneration(g); }
+  std::function<void()> before_commit;
+
+ private:
+  std::unique_ptr<outbox::OutboxWriter> w_;
+};
 
 class DrainerTest : public ::testing::Test {
  protected:
@@ -54,7 +80,7 @@ class DrainerTest : public ::testing::Test {
     ASSERT_TRUE(watcher_->Reconcile().ok());
     auto w = outbox::OutboxWriter::Open(fs_.get(), &clock_, dir_->Child("outbox"), {});
     ASSERT_TRUE(w.ok()) << w.status().ToString();
-    writer_ = std::move(w).value();
+    writer_ = std::make_unique<HookedWriter>(std::move(w).value());
     emitter_ = std::make_unique<RecordEmitter>(writer_.get());
     NewDrainer({});
   }
@@ -104,7 +130,7 @@ class DrainerTest : public ::testing::Test {
   SqliteDb app_;
   SqliteDb capture_;
   std::unique_ptr<SchemaWatcher> watcher_;
-  std::unique_ptr<outbox::OutboxWriter> writer_;
+  std::unique_ptr<HookedWriter> writer_;
   std::unique_ptr<RecordEmitter> emitter_;
   std::unique_ptr<Drainer> drainer_;
 };
@@ -247,7 +273,9 @@ TEST_F(DrainerTest, A64MiBRowDrains) {
 TEST_F(DrainerTest, BusyDeleteIsRetriedBeforeAnythingNewIsDrained) {
   Install("CREATE TABLE t (id INTEGER PRIMARY KEY, v)");
   Exec("INSERT INTO t VALUES (1, 'a')");
-  Exec("BEGIN IMMEDIATE");  // the application holds the write lock
+  // The application takes the write lock after the drain read its batch (a drain read is a
+  // write transaction: it rotates the drain token), before the delete.
+  writer_->before_commit = [this] { Exec("BEGIN IMMEDIATE"); };
   DrainResult r = Drain();
   EXPECT_TRUE(r.delete_pending);
   EXPECT_EQ(r.upserts, 1u);
@@ -269,7 +297,7 @@ TEST_F(DrainerTest, BusyDeleteIsRetriedBeforeAnythingNewIsDrained) {
 TEST_F(DrainerTest, CrashBetweenDurableCommitAndDeleteRedrainsHarmlessly) {
   Install("CREATE TABLE t (id INTEGER PRIMARY KEY, v)");
   Exec("INSERT INTO t VALUES (1, 'a'), (2, 'b')");
-  Exec("BEGIN IMMEDIATE");
+  writer_->before_commit = [this] { Exec("BEGIN IMMEDIATE"); };
   EXPECT_TRUE(Drain().delete_pending);
   drainer_.reset();  // the process dies with the delete not done
   Exec("UPDATE t SET v = 'c' WHERE id = 1");

@@ -25,6 +25,15 @@ IdentityDecision GenerationGuard::Decide(const IdentityFacts& f) {
                         "different outbox)",
                         f.meta_outbox_id.value_or("(none)"), f.outbox_id)};
   }
+  if (!f.outbox_token.empty() && f.meta_token.value_or("") != f.outbox_token &&
+      f.meta_prev_token.value_or("") != f.outbox_token) {
+    return {IdentityVerdict::kNewGeneration,
+            fmt::format("the database's drain token {} (previous {}) does not match the token "
+                        "{} of the outbox's last records (the database was restored from an "
+                        "older copy, or replaced by another one)",
+                        f.meta_token.value_or("(none)"), f.meta_prev_token.value_or("(none)"),
+                        f.outbox_token)};
+  }
   if (f.changelog_counter < f.outbox_high_water) {
     return {IdentityVerdict::kNewGeneration,
             fmt::format("the changelog counter went back to {} while the outbox already holds "

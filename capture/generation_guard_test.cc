@@ -58,6 +58,58 @@ TEST(GenerationGuardTest, CounterBehindTheOutboxMeansARestoredDatabase) {
   EXPECT_EQ(GenerationGuard::Decide(f).verdict, IdentityVerdict::kResume);
 }
 
+IdentityFacts WithTokens(const char* meta_token, const char* meta_prev, const char* outbox) {
+  IdentityFacts f = Matching();
+  f.meta_token = meta_token;
+  f.meta_prev_token = meta_prev;
+  f.outbox_token = outbox;
+  return f;
+}
+
+TEST(GenerationGuardTest, DrainTokenDecisionTable) {
+  struct Row {
+    const char* x;  // database drain_token
+    const char* p;  // database prev_drain_token
+    const char* y;  // token of the outbox's last durable record ("" = none)
+    IdentityVerdict want;
+  };
+  const Row table[] = {
+      {"t2", "t1", "t2", IdentityVerdict::kResume},         // X == Y: the last read is durable
+      {"t2", "t1", "t1", IdentityVerdict::kResume},         // P == Y: crash before it was
+      {"t2", "t1", "t9", IdentityVerdict::kNewGeneration},  // another point of the history
+      {"t1", "t0", "t2", IdentityVerdict::kNewGeneration},  // an older backup
+      {"t2", "", "t1", IdentityVerdict::kNewGeneration},
+      {"t2", "t1", "", IdentityVerdict::kResume},  // an outbox without tokens: the old rules
+  };
+  for (const Row& row : table) {
+    auto d = GenerationGuard::Decide(WithTokens(row.x, row.p, row.y));
+    EXPECT_EQ(d.verdict, row.want) << row.x << " " << row.p << " " << row.y << ": " << d.reason;
+  }
+  // A database without tokens (from before them, or never drained) against an outbox with one.
+  IdentityFacts f = Matching();
+  f.outbox_token = "t1";
+  auto d = GenerationGuard::Decide(f);
+  EXPECT_EQ(d.verdict, IdentityVerdict::kNewGeneration);
+  EXPECT_NE(d.reason.find("restored"), std::string::npos) << d.reason;
+}
+
+TEST(GenerationGuardTest, TokenMismatchIsCaughtEvenWhenTheCounterMovedPastTheHighWater) {
+  // A backup restored while capture was stopped, then written to: the counter is ahead again.
+  IdentityFacts f = WithTokens("old", "older", "new");
+  f.changelog_counter = 500;
+  f.outbox_high_water = 100;
+  EXPECT_EQ(GenerationGuard::Decide(f).verdict, IdentityVerdict::kNewGeneration);
+}
+
+TEST(GenerationGuardTest, MatchingTokensStillApplyTheCounterAndIdRules) {
+  IdentityFacts f = WithTokens("t2", "t1", "t2");
+  f.changelog_counter = 99;
+  EXPECT_EQ(GenerationGuard::Decide(f).verdict, IdentityVerdict::kNewGeneration);
+  f = WithTokens("t2", "t1", "t2");
+  f.meta_generation = "g0";
+  EXPECT_EQ(GenerationGuard::Decide(f).verdict, IdentityVerdict::kNewGeneration);
+}
+
 TEST(GenerationGuardTest, NewIdsAreRandomHex) {
   std::set<std::string> ids;
   for (int i = 0; i < 100; ++i) {

@@ -18,6 +18,17 @@ namespace owsync::capture {
 Result<uint64_t> ScanOutboxHighWater(FileSystem* fs, const std::string& dir,
                                      uint64_t durable_offset, uint64_t max_records);
 
+// The same scan, also returning the capture token of the last durable record that carries one
+// ("" when none of the scanned records does: an outbox written before drain tokens, or empty).
+// Capture stamps every record with the drain token in force, so the window always holds one
+// once tokens are in use.
+struct OutboxTail {
+  uint64_t high_water = 0;
+  std::string token;
+};
+Result<OutboxTail> ScanOutboxTail(FileSystem* fs, const std::string& dir, uint64_t durable_offset,
+                                  uint64_t max_records);
+
 }  // namespace owsync::capture
 
 #endif  // OWSYNC_CAPTURE_OUTBOX_HIGH_WATER_H_

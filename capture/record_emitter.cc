@@ -4,12 +4,15 @@ namespace owsync::capture {
 
 Result<uint64_t> RecordEmitter::Append(outbox::Record* record) {
   if (writer_ == nullptr || failed_) return Status::Unavailable("the outbox writer is not open");
+  record->capture_token = token_;
   auto offset = writer_->Append(record);
   if (!offset.ok()) {
     failed_ = true;
     return offset.status().WithContext("outbox append");
   }
   ++records_appended_;
+  ++uncommitted_;
+  last_appended_token_ = token_;
   return offset;
 }
 
@@ -57,7 +60,23 @@ Status RecordEmitter::Commit() {
     failed_ = true;
     return s.WithContext("outbox commit");
   }
+  if (uncommitted_ > 0) committed_token_ = last_appended_token_;
+  uncommitted_ = 0;
   return s;
+}
+
+void RecordEmitter::BeginBatch(const std::string& token) {
+  batch_saved_token_ = token_;
+  batch_first_record_ = records_appended_;
+  token_ = token;
+}
+
+void RecordEmitter::AbortBatch() {
+  if (records_appended_ > batch_first_record_) {
+    failed_ = true;
+  } else {
+    token_ = batch_saved_token_;
+  }
 }
 
 void RecordEmitter::Reset(outbox::OutboxWriter* writer, int64_t high_water) {
@@ -65,6 +84,10 @@ void RecordEmitter::Reset(outbox::OutboxWriter* writer, int64_t high_water) {
   failed_ = false;
   announced_.clear();
   high_water_ = high_water;
+  uncommitted_ = 0;
+  token_.clear();
+  committed_token_.clear();
+  last_appended_token_.clear();
 }
 
 }  // namespace owsync::capture

@@ -3,7 +3,10 @@
 // this writer session and whenever its columns change, and the changelog high-water mark
 // (the highest seq capture has seen in the database) carried as source_seq by schema and
 // snapshot begin/end records, so that a restarted capture can compare the outbox's position
-// with the database's changelog counter (see GenerationGuard).
+// with the database's changelog counter (see GenerationGuard). Every record also carries the
+// drain token in force (capture_token; see DrainToken and docs/capture.md): the token of the
+// last database read whose rows were appended, so that the outbox tail names the point of the
+// database's timeline it has followed up to.
 //
 // Errors from the writer are returned unchanged; after one, the writer must be reopened
 // (OutboxWriter contract) and Reset() called: what was appended but not committed is gone.
@@ -45,6 +48,23 @@ class RecordEmitter {
   // Forgets what was announced and sets the high water (new writer or new generation).
   void Reset(outbox::OutboxWriter* writer, int64_t high_water);
 
+  // Drain tokens. token(): stamped on every record appended from now on; committed_token():
+  // the token of the last record made durable by Commit() ("" when none since Reset).
+  const std::string& token() const { return token_; }
+  const std::string& committed_token() const { return committed_token_; }
+  // Records appended since the last Commit() carry a token that is not durable yet.
+  bool has_unsettled_token() const {
+    return uncommitted_ > 0 && last_appended_token_ != committed_token_;
+  }
+  // Resuming an outbox whose last durable record carries `token`.
+  void ResumeTokens(const std::string& token) { token_ = committed_token_ = token; }
+  // A database read under the freshly rotated `token` begins (see DrainToken::Rotate).
+  void BeginBatch(const std::string& token);
+  // The read's database transaction failed after BeginBatch: its rotation is undone, so
+  // records appended under its token must never become durable. If there are any, the writer
+  // is marked failed (reopening it drops them); otherwise the previous token is restored.
+  void AbortBatch();
+
   // True once a writer call failed (the writer must be reopened; see the file comment).
   bool failed() const { return failed_; }
   outbox::OutboxWriter* writer() const { return writer_; }
@@ -59,6 +79,12 @@ class RecordEmitter {
   std::map<std::string, std::vector<outbox::Column>> announced_;
   int64_t high_water_ = 0;
   uint64_t records_appended_ = 0;
+  uint64_t uncommitted_ = 0;  // records appended since the last Commit()
+  std::string token_;
+  std::string committed_token_;
+  std::string last_appended_token_;
+  std::string batch_saved_token_;
+  uint64_t batch_first_record_ = 0;  // records_appended_ at BeginBatch
 };
 
 }  // namespace owsync::capture

@@ -1,5 +1,6 @@
 #include "capture/snapshotter.h"
 
+#include "capture/drain_token.h"
 #include "capture/sql_quote.h"
 #include "capture/sqlite_txn.h"
 #include "capture/table_queries.h"
@@ -132,13 +133,22 @@ Result<SnapshotStep> Snapshotter::Step(const Catalog& catalog) {
 
   bool finished = false;
   {
-    OWSYNC_ASSIGN_OR_RETURN(SqliteTxn txn, SqliteTxn::BeginRead(db_));
+    // The chunk is read under a freshly rotated drain token (DrainToken), like a drain batch.
+    OWSYNC_RETURN_IF_ERROR(DrainToken::Settle(emitter_));
+    OWSYNC_ASSIGN_OR_RETURN(SqliteTxn txn, SqliteTxn::BeginImmediate(db_));
     OWSYNC_ASSIGN_OR_RETURN(int64_t schema_version, db_->SchemaVersion());
     if (schema_version != catalog.schema_version) return SnapshotStep::kSchemaChanged;
     OWSYNC_ASSIGN_OR_RETURN(int64_t counter, changelog_.Counter());
     emitter_->NoteSeq(counter);
-    OWSYNC_ASSIGN_OR_RETURN(finished, ReadChunk(job));
-    OWSYNC_RETURN_IF_ERROR(txn.Commit());
+    OWSYNC_RETURN_IF_ERROR(DrainToken::Rotate(db_, emitter_));
+    auto chunk = ReadChunk(job);
+    Status s = chunk.status();
+    if (s.ok()) s = txn.Commit();
+    if (!s.ok()) {
+      emitter_->AbortBatch();
+      return s;
+    }
+    finished = *chunk;
   }
   if (!finished) {
     if (emitter_->buffered_bytes() >= options_.commit_bytes) {

@@ -2,7 +2,9 @@
 // application. The caller installs the table's triggers first (so every change made during
 // the snapshot is in the changelog and drained after the rows it touches were read), then:
 //   Start(): appends kSnapshotBegin (after the table's kSchema record when needed);
-//   Step():  reads the next chunk in key order in its own short read transaction (keyset
+//   Step():  reads the next chunk in key order in its own short BEGIN IMMEDIATE transaction
+//            that first rotates the drain token (DrainToken: the chunk's records carry it;
+//            buffered records of the previous token are committed first) (keyset
 //            pagination: WHERE (key) > (last key) ORDER BY key LIMIT n; chunks bounded by
 //            rows and bytes, at least one row each), appends the rows as kUpsert records, and
 //            commits the outbox whenever enough is buffered; rows with a NULL in a nullable

@@ -46,7 +46,9 @@
 //   varint count, columns: each varint length + name, varint length + declared type,
 //                          varint key_position, u8 not_null (0 or 1)
 //   varint snapshot_begin_offset
-// Every field is always present (empty lists are a zero count). A value is a tag byte, then:
+//   optional: varint length (>= 1) + bytes: capture token (the capture's drain token; absent
+//             when the record has none; added within version 1: a reader accepts its absence)
+// Every other field is always present (empty lists are a zero count). A value is a tag byte, then:
 //   0 NULL: nothing            1 integer: zigzag varint of the int64
 //   2 real: the 8 bytes of the IEEE-754 binary64 bit pattern (NaN payloads, -0.0 kept)
 //   3 text, 4 blob: varint length + raw bytes (NUL bytes and invalid UTF-8 kept)

@@ -37,6 +37,9 @@ struct Record {
   std::vector<Value> row;              // kUpsert: every column in Column order of the latest schema
   std::vector<Column> columns;         // kSchema
   uint64_t snapshot_begin_offset = 0;  // kSnapshotEnd: offset of its kSnapshotBegin
+  // The capture's drain token in force when the record was appended ("" = none; readers other
+  // than the capture ignore it). Optional trailing field: see outbox/format.h.
+  std::string capture_token;
   friend bool operator==(const Record&, const Record&) = default;
 };
 

@@ -97,7 +97,9 @@ char* WriteRecord(char* p, const Record& r) {
     p = WriteVarint(p, c.key_position);
     *p++ = c.not_null ? 1 : 0;
   }
-  return WriteVarint(p, r.snapshot_begin_offset);
+  p = WriteVarint(p, r.snapshot_begin_offset);
+  if (!r.capture_token.empty()) p = WriteBytes(p, r.capture_token);
+  return p;
 }
 
 Status Bad(std::string_view what) {
@@ -169,6 +171,7 @@ size_t EncodedRecordSize(const Record& r) {
          VarintLength(c.key_position) + 1;
   }
   n += VarintLength(r.snapshot_begin_offset);
+  if (!r.capture_token.empty()) n += LengthPrefixedSize(r.capture_token.size());
   return n;
 }
 
@@ -227,6 +230,16 @@ Status DecodeRecord(std::string_view body, Record* r) {
     c.not_null = not_null == 1;
   }
   if (!GetVarint64(&in, &r->snapshot_begin_offset)) return Bad("malformed snapshot_begin_offset");
+  r->capture_token.clear();
+  if (!in.empty()) {
+    const size_t left = in.size();
+    std::string_view token;
+    if (!GetLengthPrefixed(&in, &token) || token.empty()) {
+      return Bad(std::to_string(left) +
+                 " trailing bytes after the record (not a non-empty capture token)");
+    }
+    r->capture_token.assign(token.data(), token.size());
+  }
   if (!in.empty()) return Bad(std::to_string(in.size()) + " trailing bytes after the record");
   return Status::OK();
 }

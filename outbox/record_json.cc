@@ -149,6 +149,7 @@ json ToJsonObject(const Record& r) {
     j["columns"] = std::move(cols);
   }
   if (r.snapshot_begin_offset != 0) j["snapshot_begin_offset"] = r.snapshot_begin_offset;
+  if (!r.capture_token.empty()) j["capture_token"] = r.capture_token;
   return j;
 }
 
@@ -169,6 +170,11 @@ Result<Record> FromJsonObject(const json& j) {
       while (i < std::size(kTypeNames) && kTypeNames[i] != t) ++i;
       if (i == std::size(kTypeNames)) return Bad("unknown type \"" + t + "\"");
       r.type = static_cast<RecordType>(i);
+    } else if (name == "capture_token") {
+      if (!v.is_string() || v.get<std::string>().empty()) {
+        return Bad("capture_token is not a non-empty string");
+      }
+      r.capture_token = v.get<std::string>();
     } else if (name == "table") {
       OWSYNC_ASSIGN_OR_RETURN(r.table, TextFromJson(v, "table"));
     } else if (name == "key") {
@@ -220,6 +226,7 @@ std::string RecordJson::ToText(const Record& r) {
   if (!r.row.empty()) out += " row=" + ValuesToJson(r.row).dump();
   if (!r.columns.empty()) out += " columns=" + ToJsonObject(r)["columns"].dump();
   if (r.snapshot_begin_offset != 0) out += " begin=" + std::to_string(r.snapshot_begin_offset);
+  if (!r.capture_token.empty()) out += " token=" + r.capture_token;
   return out;
 }
 
