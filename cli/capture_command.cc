@@ -24,6 +24,7 @@
 #include "capture/sqlite_db.h"
 #include "capture/sqlite_txn.h"
 #include "cli/cli_context.h"
+#include "cli/signal_watcher.h"
 #include "outbox/outbox_dir.h"
 #include "outbox/outbox_reader.h"
 #include "outbox/outbox_writer.h"
@@ -186,36 +187,6 @@ capture::SnapshotProgressFn TerminalProgress() {
   };
 }
 
-// Turns SIGTERM/SIGINT into loop->RequestStop() (the current step finishes, exit 0). The
-// signals are blocked in every thread and taken by sigtimedwait here, so nothing runs in a
-// signal handler and there is no global state.
-class SignalWatcher {
- public:
-  explicit SignalWatcher(capture::CaptureLoop* loop) {
-    sigemptyset(&set_);
-    sigaddset(&set_, SIGTERM);
-    sigaddset(&set_, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set_, &old_);
-    thread_ = std::thread([this, loop] {
-      const timespec timeout{0, 200'000'000};
-      while (!done_.load()) {
-        if (sigtimedwait(&set_, nullptr, &timeout) > 0) loop->RequestStop();
-      }
-    });
-  }
-  ~SignalWatcher() {
-    done_.store(true);
-    thread_.join();
-    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-  }
-
- private:
-  sigset_t set_;
-  sigset_t old_;
-  std::atomic<bool> done_{false};
-  std::thread thread_;
-};
-
 int RunCapture(const CaptureArgs& a, CliContext* ctx) {
   if (a.outbox.empty()) return Fail(Status::InvalidArgument("--outbox DIR is required"));
   if (a.poll_ms <= 0) return Fail(Status::InvalidArgument("--poll-ms must be positive"));
@@ -246,7 +217,7 @@ int RunCapture(const CaptureArgs& a, CliContext* ctx) {
   };
   o.on_progress = TerminalProgress();
   capture::CaptureLoop loop(fs, clock, logger.get(), std::move(o));
-  SignalWatcher signals(&loop);
+  SignalWatcher signals([&loop](int) { loop.RequestStop(); });
   if (a.resnapshot.has_value()) {
     Status s = loop.Start();
     if (s.ok()) s = loop.RequestSnapshot(*a.resnapshot);

@@ -1,5 +1,6 @@
 // RunCli: runs `owsync <args>` in-process (the same CLI11 wiring as cli/owsync_main.cc, for the
-// db and testenv commands) with a given environment, capturing stdout and stderr.
+// commands tests drive: db, testenv, provision, ship/replay/tenant, verify, capture, outbox,
+// workload) with a given environment, capturing stdout and stderr.
 #ifndef OWSYNC_TESTS_CLI_RUNNER_H_
 #define OWSYNC_TESTS_CLI_RUNNER_H_
 
@@ -34,6 +35,7 @@ inline CliRun RunCli(const std::vector<std::string>& args, FileSystem* fs, Clock
   CLI::App app{"owsync", "owsync"};
   app.require_subcommand(1);
   cli::AddDbCommands(&app, &ctx);
+  cli::AddProvisionCommand(&app, &ctx);
   cli::AddTestenvCommand(&app, &ctx);
   std::vector<std::string> argv_storage = {"owsync"};
   argv_storage.insert(argv_storage.end(), args.begin(), args.end());

@@ -1,0 +1,309 @@
+#include "shipper/table_applier.h"
+
+#include "shipper/copy_encoder.h"
+#include "shipper/pg_error.h"
+
+namespace owsync::shipper {
+
+namespace {
+
+constexpr size_t kCopyChunk = 1 << 20;
+
+bool IsDataError(const Status& s) { return s.code() == StatusCode::kDataError; }
+
+}  // namespace
+
+Deadline TableApplier::StatementDeadline() const {
+  return Deadline::After(ctx_->clock, ctx_->statement_micros);
+}
+
+Status TableApplier::Exec(const std::string& sql) {
+  return conn_->Exec(sql, StatementDeadline()).status();
+}
+
+std::string TableApplier::CopyColumns() const {
+  std::string cols;
+  for (size_t s = 0; s < m_->source.size(); ++s) {
+    int t = m_->source_to_target[s];
+    if (t < 0) continue;
+    cols += m_->quoted_target[static_cast<size_t>(t)];
+    cols += ", ";
+  }
+  cols += "_owsync_offset, _owsync_extra, _owsync_deleted_at";
+  return cols;
+}
+
+std::string TableApplier::KeyJoin(const std::string& a, const std::string& b) const {
+  std::string join;
+  for (int t : m_->key_target) {
+    const std::string& q = m_->quoted_target[static_cast<size_t>(t)];
+    if (!join.empty()) join += " AND ";
+    join += a + "." + q + " = " + b + "." + q;
+  }
+  return join;
+}
+
+std::string TableApplier::KeyArray(const std::string& alias) const {
+  std::string out = "json_build_array(";
+  for (size_t i = 0; i < m_->key_target.size(); ++i) {
+    if (i > 0) out += ", ";
+    out += alias + "." + m_->quoted_target[static_cast<size_t>(m_->key_target[i])];
+  }
+  return out + ")::text";
+}
+
+Status TableApplier::EncodeRow(const outbox::Record& r, std::string* line, std::string* reason) {
+  const size_t n = m_->source.size();
+  bool is_delete = r.type == outbox::RecordType::kDelete;
+  if (is_delete ? r.key.size() != m_->key_target.size() : r.row.size() != n) {
+    return Status::Corruption("outbox offset " + std::to_string(r.offset) + " (table '" +
+                              r.table + "'): the record does not match the table's schema (" +
+                              std::to_string(is_delete ? r.key.size() : r.row.size()) +
+                              " values)");
+  }
+  std::string extra;
+  for (size_t s = 0; s < n; ++s) {
+    const outbox::Column& col = m_->source[s];
+    const outbox::Value* v = nullptr;
+    outbox::Value null_value;
+    if (is_delete) {
+      v = col.key_position > 0 ? &r.key[col.key_position - 1] : &null_value;
+    } else {
+      v = &r.row[s];
+    }
+    if (col.key_position > 0 && v->is_null()) {
+      *reason = "NULL in key column \"" + col.name + "\"";
+      return Status::OK();
+    }
+    int t = m_->source_to_target[s];
+    if (t < 0) {
+      if (v->is_null() && is_delete) continue;
+      extra += extra.empty() ? "{" : ",";
+      CopyEncoder::AppendJsonString(col.name, &extra);
+      extra += ':';
+      Status st = CopyEncoder::AppendJsonValue(*v, &extra);
+      if (!st.ok()) {
+        *reason = "column \"" + col.name + "\" (kept in _owsync_extra): " + st.message();
+        return Status::OK();
+      }
+      continue;
+    }
+    Status st = CopyEncoder::AppendField(*v, m_->target[static_cast<size_t>(t)].type, line);
+    if (!st.ok()) {
+      *reason = "column \"" + col.name + "\": " + st.message();
+      return Status::OK();
+    }
+    line->push_back('\t');
+  }
+  *line += std::to_string(r.offset);
+  line->push_back('\t');
+  if (extra.empty()) {
+    *line += "\\N";
+  } else {
+    extra += '}';
+    CopyEncoder::AppendEscaped(extra, line);
+  }
+  *line += is_delete ? "\t-infinity\n" : "\t\\N\n";
+  return Status::OK();
+}
+
+Status TableApplier::Encode(const std::vector<const outbox::Record*>& rows, Encoded* out,
+                            std::vector<DeadLetter>* dead) {
+  for (const outbox::Record* r : rows) {
+    size_t start = out->data.size();
+    std::string reason;
+    OWSYNC_RETURN_IF_ERROR(EncodeRow(*r, &out->data, &reason));
+    if (!reason.empty()) {
+      out->data.resize(start);
+      dead->push_back({r, std::move(reason), ""});
+      continue;
+    }
+    out->spans.emplace_back(start, out->data.size() - start);
+    out->records.push_back(r);
+    out->has_deletes = out->has_deletes || r->type == outbox::RecordType::kDelete;
+  }
+  return Status::OK();
+}
+
+Status TableApplier::CopyRange(const std::string& target, const Encoded& enc, size_t begin,
+                               size_t end, ApplyStats* stats) {
+  OWSYNC_RETURN_IF_ERROR(conn_->StartCopyIn(
+      "COPY " + target + " (" + CopyColumns() + ") FROM STDIN", StatementDeadline()));
+  size_t from = enc.spans[begin].first;
+  size_t to = enc.spans[end - 1].first + enc.spans[end - 1].second;
+  Deadline deadline = StatementDeadline();
+  for (size_t pos = from; pos < to; pos += kCopyChunk) {
+    std::string_view chunk(enc.data.data() + pos, std::min(kCopyChunk, to - pos));
+    OWSYNC_RETURN_IF_ERROR(conn_->PutCopyData(chunk, deadline));
+  }
+  stats->bytes += static_cast<int64_t>(to - from);
+  return conn_->EndCopyIn(deadline).status();
+}
+
+Status TableApplier::StageAndUpsert(const Encoded& enc, size_t begin, size_t end,
+                                    ApplyStats* stats) {
+  std::string stage = "pg_temp._owsync_stage_" + std::to_string(++*name_seq_);
+  OWSYNC_RETURN_IF_ERROR(Exec("CREATE TEMP TABLE " + stage.substr(8) +
+                              " ON COMMIT DROP AS SELECT " + CopyColumns() + " FROM " +
+                              m_->qualified + " WITH NO DATA"));
+  OWSYNC_RETURN_IF_ERROR(CopyRange(stage, enc, begin, end, stats));
+  int64_t upserts = 0, deletes = 0;
+  for (size_t i = begin; i < end; ++i) {
+    (enc.records[i]->type == outbox::RecordType::kDelete ? deletes : upserts)++;
+  }
+  std::string keys;
+  for (int t : m_->key_target) {
+    if (!keys.empty()) keys += ", ";
+    keys += m_->quoted_target[static_cast<size_t>(t)];
+  }
+  std::string moves_forward =
+      " WHERE t._owsync_offset < EXCLUDED._owsync_offset AND NOT t._owsync_dirty";
+  int64_t applied = 0;
+  if (upserts > 0) {
+    std::string cols = CopyColumns();
+    std::string set;
+    for (size_t s = 0; s < m_->source.size(); ++s) {
+      int t = m_->source_to_target[s];
+      if (t < 0 || m_->target[static_cast<size_t>(t)].is_key) continue;
+      const std::string& q = m_->quoted_target[static_cast<size_t>(t)];
+      set += q + " = EXCLUDED." + q + ", ";
+    }
+    set += "_owsync_offset = EXCLUDED._owsync_offset, _owsync_extra = EXCLUDED._owsync_extra, "
+           "_owsync_deleted_at = NULL";
+    OWSYNC_ASSIGN_OR_RETURN(
+        PgResult res,
+        conn_->Exec("WITH up AS (INSERT INTO " + m_->qualified + " AS t (" + cols + ") SELECT " +
+                        cols + " FROM " + stage +
+                        " WHERE _owsync_deleted_at IS NULL ON CONFLICT (" + keys +
+                        ") DO UPDATE SET " + set + moves_forward +
+                        " RETURNING 1) SELECT count(*) FROM up",
+                    StatementDeadline()));
+    int64_t n = std::stoll(std::string(res.GetValue(0, 0)));
+    stats->upserts += n;
+    applied += n;
+  }
+  if (deletes > 0) {
+    OWSYNC_ASSIGN_OR_RETURN(
+        PgResult res,
+        conn_->Exec("WITH up AS (INSERT INTO " + m_->qualified + " AS t (" + keys +
+                        ", _owsync_offset, _owsync_deleted_at) SELECT " + keys +
+                        ", _owsync_offset, now() FROM " + stage +
+                        " WHERE _owsync_deleted_at IS NOT NULL ON CONFLICT (" + keys +
+                        ") DO UPDATE SET _owsync_offset = EXCLUDED._owsync_offset, "
+                        "_owsync_deleted_at = COALESCE(t._owsync_deleted_at, "
+                        "EXCLUDED._owsync_deleted_at)" +
+                        moves_forward + " RETURNING 1) SELECT count(*) FROM up",
+                    StatementDeadline()));
+    int64_t n = std::stoll(std::string(res.GetValue(0, 0)));
+    stats->tombstones += n;
+    applied += n;
+  }
+  int64_t not_applied = static_cast<int64_t>(end - begin) - applied;
+  if (not_applied > 0) {
+    stats->skipped += not_applied;
+    // Rows held back because the target is dirty: keep the target, log a manual conflict.
+    OWSYNC_ASSIGN_OR_RETURN(
+        PgResult res,
+        conn_->ExecParams(
+            "WITH c AS (INSERT INTO sync_metadata.conflict_log (deployment_id, client_name, "
+            "table_name, record_id, conflict_type, source_data, target_data, "
+            "resolution_strategy, resolution_notes) SELECT NULLIF($1, '')::uuid, $2, $3, "
+            "left(" + KeyArray("s") +
+                ", 255), CASE WHEN s._owsync_deleted_at IS NULL THEN 'update_conflict' ELSE "
+                "'delete_conflict' END, to_jsonb(s), to_jsonb(t), 'manual', 'changed in "
+                "PostgreSQL since the last sync: PostgreSQL row kept, review pending' FROM " +
+                stage + " s JOIN " + m_->qualified + " t ON " + KeyJoin("t", "s") +
+                " WHERE t._owsync_dirty AND t._owsync_offset < s._owsync_offset RETURNING 1) "
+                "SELECT count(*) FROM c",
+            {ctx_->deployment_id, ctx_->client, m_->table}, StatementDeadline()));
+    stats->conflicts += std::stoll(std::string(res.GetValue(0, 0)));
+  }
+  return Status::OK();
+}
+
+Status TableApplier::ApplyBisecting(const Encoded& enc, size_t begin, size_t end,
+                                    std::vector<DeadLetter>* dead, ApplyStats* stats) {
+  std::string sp = "_owsync_sp_" + std::to_string(++*name_seq_);
+  OWSYNC_RETURN_IF_ERROR(Exec("SAVEPOINT " + sp));
+  ApplyStats attempt;
+  Status st = StageAndUpsert(enc, begin, end, &attempt);
+  if (st.ok()) {
+    stats->upserts += attempt.upserts;
+    stats->tombstones += attempt.tombstones;
+    stats->skipped += attempt.skipped;
+    stats->conflicts += attempt.conflicts;
+    stats->bytes += attempt.bytes;
+    return Exec("RELEASE SAVEPOINT " + sp);
+  }
+  if (!IsDataError(st) || conn_->is_broken()) return st;
+  OWSYNC_RETURN_IF_ERROR(Exec("ROLLBACK TO SAVEPOINT " + sp));
+  stats->bisections++;
+  if (end - begin == 1) {
+    dead->push_back({enc.records[begin], st.message(), SqlStateOf(st)});
+    return Status::OK();
+  }
+  size_t mid = begin + (end - begin) / 2;
+  OWSYNC_RETURN_IF_ERROR(ApplyBisecting(enc, begin, mid, dead, stats));
+  return ApplyBisecting(enc, mid, end, dead, stats);
+}
+
+Status TableApplier::Apply(const std::vector<const outbox::Record*>& rows, bool try_direct,
+                           bool* direct_failed, std::vector<DeadLetter>* dead,
+                           ApplyStats* stats) {
+  *direct_failed = false;
+  Encoded enc;
+  size_t dead_before = dead->size();
+  OWSYNC_RETURN_IF_ERROR(Encode(rows, &enc, dead));
+  stats->dead_letters += static_cast<int64_t>(dead->size() - dead_before);
+  if (enc.records.empty()) return Status::OK();
+  if (try_direct && !enc.has_deletes) {
+    // Every row new to the target: COPY into it directly. A key that exists (23505) or any
+    // data error rolls back to the savepoint and the staged path below decides row by row.
+    std::string sp = "_owsync_sp_" + std::to_string(++*name_seq_);
+    OWSYNC_RETURN_IF_ERROR(Exec("SAVEPOINT " + sp));
+    ApplyStats attempt;
+    Status st = CopyRange(m_->qualified, enc, 0, enc.records.size(), &attempt);
+    if (st.ok()) {
+      stats->upserts += static_cast<int64_t>(enc.records.size());
+      stats->direct_copies++;
+      stats->bytes += attempt.bytes;
+      return Exec("RELEASE SAVEPOINT " + sp);
+    }
+    if (!IsDataError(st) || conn_->is_broken()) return st;
+    *direct_failed = true;
+    OWSYNC_RETURN_IF_ERROR(Exec("ROLLBACK TO SAVEPOINT " + sp));
+  }
+  size_t dead_mid = dead->size();
+  OWSYNC_RETURN_IF_ERROR(ApplyBisecting(enc, 0, enc.records.size(), dead, stats));
+  stats->dead_letters += static_cast<int64_t>(dead->size() - dead_mid);
+  return Status::OK();
+}
+
+Status TableApplier::ApplySnapshotEnd(const outbox::Record& end, ApplyStats* stats) {
+  std::string begin = std::to_string(end.snapshot_begin_offset);
+  OWSYNC_ASSIGN_OR_RETURN(
+      PgResult conflicts,
+      conn_->ExecParams(
+          "WITH c AS (INSERT INTO sync_metadata.conflict_log (deployment_id, client_name, "
+          "table_name, record_id, conflict_type, source_data, target_data, "
+          "resolution_strategy, resolution_notes) SELECT NULLIF($1, '')::uuid, $2, $3, left(" +
+              KeyArray("t") +
+              ", 255), 'delete_conflict', NULL, to_jsonb(t), 'manual', 'deleted in SQLite (not "
+              "in snapshot) but changed in PostgreSQL: PostgreSQL row kept, review pending' "
+              "FROM " +
+              m_->qualified + " t WHERE t._owsync_offset < " + begin +
+              " AND t._owsync_deleted_at IS NULL AND t._owsync_dirty RETURNING 1) SELECT "
+              "count(*) FROM c",
+          {ctx_->deployment_id, ctx_->client, m_->table}, StatementDeadline()));
+  stats->conflicts += std::stoll(std::string(conflicts.GetValue(0, 0)));
+  OWSYNC_ASSIGN_OR_RETURN(
+      PgResult res, conn_->Exec("UPDATE " + m_->qualified +
+                                    " SET _owsync_deleted_at = now(), _owsync_offset = " +
+                                    std::to_string(end.offset) + " WHERE _owsync_offset < " +
+                                    begin + " AND _owsync_deleted_at IS NULL AND NOT _owsync_dirty",
+                                StatementDeadline()));
+  stats->tombstones += res.affected_rows();
+  return Status::OK();
+}
+
+}  // namespace owsync::shipper

@@ -1,0 +1,65 @@
+// ShipTestFixture: one tenant end to end for the shipper's integration tests: a real SQLite
+// database, a real PostgreSQL test database with `db init` done and a registered host, and the
+// real `owsync` commands run in-process (provision as the administrator; capture; ship, verify
+// and replay as the host's runtime role). Helpers read PostgreSQL as the administrator.
+#ifndef OWSYNC_TESTS_SHIP_TEST_FIXTURE_H_
+#define OWSYNC_TESTS_SHIP_TEST_FIXTURE_H_
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tests/cli_runner.h"
+#include "tests/pg_test_env.h"
+#include "util/scoped_temp_dir.h"
+
+namespace owsync::tests {
+
+using Rows = std::vector<std::vector<std::optional<std::string>>>;
+
+class ShipTestFixture : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  // The tenant database (created empty, WAL) and its outbox.
+  std::string db_path() const { return dir_->Child("webui.db"); }
+  std::string outbox_root() const { return dir_->Child("outbox"); }
+  std::string outbox_dir() const { return outbox_root() + "/" + client_; }
+
+  // Runs SQL on the tenant database (the application); fails the test on error.
+  void Sql(const std::string& sql);
+  sqlite3* db() { return db_; }
+  // Creates the tenant database from an Open WebUI fixture ("v0.6.31", "v0.11.0").
+  void InitFromFixture(const std::string& name);
+
+  // `owsync <args>` (the real binary, in a child process; out and err both hold its output)
+  // with the environment of this host (DATABASE_URL = its runtime role,
+  // ADMIN_DATABASE_URL, HOST_NAME, CLUSTER_NAME, a short lease) plus `env`.
+  CliRun Owsync(const std::vector<std::string>& args,
+                const std::map<std::string, std::string>& env = {});
+  CliRun Provision(bool migrate = false);
+  CliRun Capture();  // capture --once
+  CliRun Ship();     // ship --once
+  CliRun Verify(bool strict = false);
+
+  // A query as the administrator; values as text (nullopt = NULL).
+  Rows Query(const std::string& sql, const std::vector<std::optional<std::string>>& params = {});
+  std::string Table(const std::string& table);  // "client"."table", quoted
+
+  PgTestEnv* env_ = nullptr;
+  std::optional<TestDatabase> pg_;
+  std::optional<TestHost> host_;
+  std::string client_;
+  std::optional<ScopedTempDir> dir_;
+  sqlite3* db_ = nullptr;
+  int runs_ = 0;
+};
+
+}  // namespace owsync::tests
+
+#endif  // OWSYNC_TESTS_SHIP_TEST_FIXTURE_H_
