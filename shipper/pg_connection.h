@@ -69,6 +69,28 @@ class PgConnection {
                               const std::vector<std::optional<std::string>>& params,
                               Deadline deadline);
 
+  // COPY ... FROM STDIN. StartCopyIn sends `copy_sql` and waits until the server is in the
+  // COPY IN state (errors: the server's, classified). PutCopyData queues bytes (non-blocking,
+  // flushing with poll() when libpq's buffer is full; never blocks past the deadline: then it
+  // cancels like Exec and the connection may be broken). EndCopyIn finishes and returns the
+  // COPY's result (affected_rows() = rows copied) or the server's error (e.g. 22P02 for a bad
+  // value, with SQLSTATE). AbortCopyIn ends it with an error message (PQputCopyEnd(errmsg)) and
+  // returns the resulting status (the transaction is then aborted, as PostgreSQL does).
+  //
+  // Details: a server error raised mid-COPY (a bad value) is only reported by EndCopyIn; the
+  // data put after it is discarded by the server. PutCopyData splits large data and keeps at
+  // most ~1 MiB queued in libpq. A deadline passing inside PutCopyData or EndCopyIn cancels
+  // the COPY; if the server confirms within the cancel grace the connection stays usable (the
+  // call returns the cancel's 57014 error), otherwise it is closed. AbortCopyIn returns OK once
+  // the server has ended the COPY with an error (its transaction is then aborted; ROLLBACK),
+  // Unavailable when the connection was lost or closed. While a COPY is in progress, Exec and
+  // ExecParams return FailedPrecondition.
+  [[nodiscard]] Status StartCopyIn(std::string_view copy_sql, Deadline deadline);
+  [[nodiscard]] Status PutCopyData(std::string_view data, Deadline deadline);
+  Result<PgResult> EndCopyIn(Deadline deadline);
+  [[nodiscard]] Status AbortCopyIn(std::string_view reason, Deadline deadline);
+  bool in_copy() const { return in_copy_; }
+
   // True once the connection is lost or was closed after a deadline; only destruction and
   // reconnecting help then.
   bool is_broken() const;
@@ -96,10 +118,22 @@ class PgConnection {
   Result<PgResult> Drain(Deadline deadline, bool* timed_out);
   Status LostConnection(std::string_view what);
   void Close();
+  // Sends libpq's queued output. False if the deadline passed first (output still queued).
+  Result<bool> FlushOutput(Deadline deadline);
+  // Waits for the result that puts the connection into COPY IN (true) or ends the statement
+  // otherwise (false: *error says why). Sets *timed_out if the deadline passes.
+  bool AwaitCopyIn(Deadline deadline, bool* timed_out, Status* error);
+  // A deadline passed during a COPY (or after CopyDone/CopyFail was queued): cancels it, then
+  // finishes it within the grace, or closes the connection.
+  Result<PgResult> CancelCopyAfterDeadline(int64_t waited_micros);
+  // Ends the COPY with CopyFail(`reason`) and collects the server's answer by `deadline`.
+  Result<PgResult> FailCopy(std::string_view reason, Deadline deadline, bool* timed_out);
 
   Clock* clock_ = nullptr;
   PGconn* conn_ = nullptr;
   PgConnectOptions options_;
+  bool in_copy_ = false;             // between StartCopyIn and EndCopyIn/AbortCopyIn
+  size_t copy_unflushed_bytes_ = 0;  // put since libpq's buffer was last empty
 };
 
 }  // namespace owsync::shipper
