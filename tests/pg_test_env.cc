@@ -6,7 +6,9 @@
 #include <cctype>
 #include <cstdlib>
 
+#include "cli/db_admin.h"
 #include "shipper/pg_url.h"
+#include "util/scoped_temp_dir.h"
 
 namespace owsync::tests {
 namespace {
@@ -92,6 +94,25 @@ std::string PgTestEnv::UniqueName(std::string_view prefix) {
   const std::string suffix = "_" + std::to_string(::getpid()) + "_" + std::to_string(n);
   if (name.size() + suffix.size() > 63) name.resize(63 - suffix.size());
   return name + suffix;
+}
+
+Result<TestHost> PgTestEnv::AddHost(const TestDatabase& db, std::string_view prefix,
+                                    const std::string& cluster) {
+  cli::DbAdmin admin(fs_.get(), clock_.get(), logger_.get());
+  OWSYNC_RETURN_IF_ERROR(admin.Init(db.admin_url).status());
+  OWSYNC_ASSIGN_OR_RETURN(ScopedTempDir tmp, ScopedTempDir::Create("owsync-host-"));
+  TestHost h;
+  h.name = UniqueName(prefix);
+  OWSYNC_ASSIGN_OR_RETURN(cli::AddHostResult added,
+                          admin.AddHost(db.admin_url, {h.name, cluster, "", tmp.Child("pw")}));
+  OWSYNC_ASSIGN_OR_RETURN(std::string pw, ReadFileToString(fs_.get(), tmp.Child("pw")));
+  while (!pw.empty() && (pw.back() == '\n' || pw.back() == '\r')) pw.pop_back();
+  h.cluster = added.cluster;
+  h.role = added.role;
+  h.host_id = added.host_id;
+  h.password = pw;
+  h.url = UrlFor(h.role, h.password, db.name);
+  return h;
 }
 
 Result<shipper::PgConnection> PgTestEnv::ConnectAdmin(const std::string& url) {

@@ -34,6 +34,12 @@ struct TestDatabase {
   std::string admin_url;  // the administrator's URL of this database
 };
 
+// A host registered with `db add-host` in a test database, and how to log in as its role.
+struct TestHost {
+  std::string name, cluster, role, password, host_id;
+  std::string url;  // the host role's URL of the test database (password included)
+};
+
 class PgTestEnv {
  public:
   // The process's environment; never null once testing_main has set it up.
@@ -67,6 +73,11 @@ class PgTestEnv {
   Result<TestDatabase> CreateDatabase(std::string_view prefix, bool for_whole_run = false);
   // Drops the databases created since the last call (testing_main calls it after each test).
   void DropTestDatabases();
+
+  // Runs `owsync db init` on `db` (idempotent) and registers a host UniqueName(prefix) in
+  // `cluster` ("" = a cluster named like the host) with its own login role (`db add-host`).
+  Result<TestHost> AddHost(const TestDatabase& db, std::string_view prefix,
+                           const std::string& cluster = "");
 
   // An administrator connection with a 30 s connect deadline.
   Result<shipper::PgConnection> ConnectAdmin(const std::string& url);

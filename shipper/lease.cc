@@ -1,0 +1,368 @@
+#include "shipper/lease.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+#include <utility>
+
+namespace owsync::shipper {
+namespace {
+
+// One atomic statement. `cur` is the row as the statement's snapshot sees it; `upd` takes the
+// row when it is ours (renewal: same epoch, unless our lease already expired) or expired at
+// the server; `ins` creates it when missing (a racing insert loses quietly: DO NOTHING).
+// Concurrent updates serialize on the row lock and re-check the WHERE clause against the
+// newest row version, so only one of them can take an expired lease. nextval() is evaluated
+// only on acquisition (CASE evaluates lazily; the INSERT's SELECT yields no row otherwise).
+// $1 cluster, $2 node id, $3 lease length in microseconds.
+constexpr const char* kAcquireSql = R"sql(
+WITH cur AS (
+  SELECT leader_id, epoch, lease_expires_at FROM sync_metadata.leader_election
+   WHERE cluster_name = $1::text),
+upd AS (
+  UPDATE sync_metadata.leader_election l SET
+    leader_id = $2::text,
+    leader_host_id = sync_metadata.host_id_for_role(current_user),
+    epoch = CASE WHEN l.leader_id = $2::text AND l.lease_expires_at > now() THEN l.epoch
+                 ELSE nextval('sync_metadata.leader_epoch_seq') END,
+    acquired_at = CASE WHEN l.leader_id = $2::text AND l.lease_expires_at > now()
+                       THEN l.acquired_at ELSE LOCALTIMESTAMP END,
+    heartbeat_count = CASE WHEN l.leader_id = $2::text AND l.lease_expires_at > now()
+                           THEN coalesce(l.heartbeat_count, 0) + 1 ELSE 0 END,
+    lease_expires_at = now() + $3::bigint * interval '1 microsecond',
+    expires_at = LOCALTIMESTAMP + $3::bigint * interval '1 microsecond'
+  WHERE l.cluster_name = $1::text AND (l.leader_id = $2::text OR l.lease_expires_at <= now())
+  RETURNING l.epoch, l.lease_expires_at),
+ins AS (
+  INSERT INTO sync_metadata.leader_election AS l (cluster_name, leader_id, leader_host_id,
+      epoch, acquired_at, expires_at, heartbeat_count, lease_expires_at)
+  SELECT $1::text, $2::text, sync_metadata.host_id_for_role(current_user),
+         nextval('sync_metadata.leader_epoch_seq'), LOCALTIMESTAMP,
+         LOCALTIMESTAMP + $3::bigint * interval '1 microsecond', 0,
+         now() + $3::bigint * interval '1 microsecond'
+   WHERE NOT EXISTS (SELECT 1 FROM cur)
+  ON CONFLICT (cluster_name) DO NOTHING
+  RETURNING l.epoch, l.lease_expires_at),
+res AS (
+  SELECT true AS held, $2::text AS leader_id, epoch, lease_expires_at FROM upd
+  UNION ALL SELECT true, $2::text, epoch, lease_expires_at FROM ins
+  UNION ALL SELECT false, leader_id::text, epoch, lease_expires_at FROM cur
+   WHERE NOT EXISTS (SELECT 1 FROM upd))
+SELECT held, leader_id, epoch,
+       (extract(epoch FROM lease_expires_at) * 1000000)::bigint,
+       (extract(epoch FROM now()) * 1000000)::bigint,
+       (SELECT leader_id FROM cur), (SELECT epoch FROM cur),
+       (SELECT lease_expires_at <= now() FROM cur)
+  FROM res
+)sql";
+
+// Ends our lease at once (planned stop). expires_at must stay after acquired_at (CHECK).
+constexpr const char* kReleaseSql = R"sql(
+UPDATE sync_metadata.leader_election
+   SET lease_expires_at = now(),
+       expires_at = GREATEST(LOCALTIMESTAMP, acquired_at + interval '1 microsecond')
+ WHERE cluster_name = $1::text AND leader_id = $2::text AND lease_expires_at > now()
+RETURNING epoch
+)sql";
+
+constexpr int64_t kPollMicros = 100'000;  // longest real sleep between clock checks
+
+int64_t ToInt(std::string_view s) { return std::strtoll(std::string(s).c_str(), nullptr, 10); }
+
+}  // namespace
+
+Lease::Lease(Clock* clock, Logger* logger, std::string url, LeaseOptions options)
+    : clock_(clock), logger_(logger), url_(std::move(url)), options_(std::move(options)) {
+  if (options_.renew_every_micros <= 0) options_.renew_every_micros = options_.lease_micros / 3;
+  if (options_.safety_margin_micros <= 0) {
+    options_.safety_margin_micros = options_.lease_micros / 5;
+  }
+}
+
+Lease::~Lease() { Stop(); }
+
+std::string Lease::MakeNodeId(const std::string& host, const std::string& role) {
+  std::random_device rd;
+  const uint64_t r = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  std::string tail = fmt::format(":{}:{}:{:016x}", role, ::getpid(), r);
+  if (tail.size() > 80) tail = fmt::format(":{}:{:016x}", ::getpid(), r);
+  return host.substr(0, 100 - tail.size()) + tail;
+}
+
+Status Lease::Validate(const LeaseOptions& o) {
+  auto bad = [](const char* what, int64_t v, const char* rule) {
+    return Status::InvalidArgument(fmt::format("lease option {}={} us: {}", what, v, rule));
+  };
+  if (o.cluster.empty()) return Status::InvalidArgument("lease: empty cluster name");
+  if (o.node_id.empty() || o.node_id.size() > 100) {
+    return Status::InvalidArgument("lease: node id must be 1..100 bytes");
+  }
+  if (o.lease_micros < 10'000) return bad("lease", o.lease_micros, "must be at least 10 ms");
+  const int64_t renew = o.renew_every_micros > 0 ? o.renew_every_micros : o.lease_micros / 3;
+  const int64_t margin = o.safety_margin_micros > 0 ? o.safety_margin_micros : o.lease_micros / 5;
+  if (margin < o.lease_micros / 5) {
+    return bad("safety margin", margin, "must be at least a fifth of the lease");
+  }
+  if (margin >= o.lease_micros) return bad("safety margin", margin, "must be below the lease");
+  if (renew >= o.lease_micros - margin) {
+    return bad("renew interval", renew, "must be below the lease minus the safety margin");
+  }
+  if (o.retry_micros <= 0) return bad("retry", o.retry_micros, "must be positive");
+  if (o.call_timeout_micros <= 0) return bad("call timeout", o.call_timeout_micros, "positive");
+  return Status::OK();
+}
+
+int64_t Lease::epoch() const {
+  // Read epoch, deadline, epoch again: a concurrent change of epoch (which always passes
+  // through 0) is seen and reported as not held rather than pairing an epoch with another
+  // grant's deadline.
+  const int64_t e = epoch_.load();
+  if (e == 0) return 0;
+  const int64_t until = held_until_.load();
+  if (epoch_.load() != e) return 0;
+  return clock_->MonotonicMicros() < until ? e : 0;
+}
+
+bool Lease::IsHeld() const { return epoch() != 0; }
+
+LeaseObservation Lease::last_observed() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return observed_;
+}
+
+Deadline Lease::CallDeadline() {
+  int64_t budget = options_.call_timeout_micros;
+  if (epoch_.load() != 0) {
+    // While held, no call outlives the hold: a renewal stuck past it is cancelled, so the
+    // thread reports the step-down (log, on_change) on time instead of waiting on the wire.
+    const int64_t left = held_until_.load() - clock_->MonotonicMicros();
+    if (left > 0) budget = std::min(budget, left);
+  }
+  return Deadline::After(clock_, budget);
+}
+
+Result<PgConnection*> Lease::Connection(Deadline deadline) {
+  if (conn_.has_value() && !conn_->is_broken()) return &*conn_;
+  conn_.reset();
+  PgConnectOptions o;
+  o.application_name = "owsync-lease";
+  o.cancel_grace_micros = std::min<int64_t>(500'000, options_.safety_margin_micros / 2);
+  o.logger = logger_;
+  OWSYNC_ASSIGN_OR_RETURN(PgConnection c, PgConnection::Connect(clock_, url_, deadline, o));
+  conn_.emplace(std::move(c));
+  return &*conn_;
+}
+
+Result<bool> Lease::TryAcquireOrRenew() {
+  OWSYNC_RETURN_IF_ERROR(Validate(options_));
+  std::lock_guard<std::mutex> conn_lock(conn_mu_);
+  CheckExpiredByClock();
+  const Deadline deadline = CallDeadline();
+  const bool was_held = epoch_.load() != 0;
+  auto fail = [&](const Status& s) -> Status {
+    if (conn_.has_value() && conn_->is_broken()) conn_.reset();
+    bool repeated;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      repeated = last_error_ == s.ToString();
+      last_error_ = s.ToString();
+    }
+    if (!was_held && !repeated) {  // a follower says it once, not every retry
+      logger_->Warn("lease {}: attempt failed (retrying every {} ms): {}", options_.cluster,
+                    options_.retry_micros / 1000, s.ToString());
+    }
+    if (was_held) {
+      logger_->Warn("lease {}: renewal of epoch {} failed ({} ms of hold left): {}",
+                    options_.cluster, epoch_.load(),
+                    std::max<int64_t>(held_until_.load() - clock_->MonotonicMicros(), 0) / 1000,
+                    s.ToString());
+    }
+    return s;
+  };
+  auto conn = Connection(deadline);
+  if (!conn.ok()) return fail(conn.status().WithContext("lease connection"));
+  const int64_t sent_at = clock_->MonotonicMicros();
+  auto res = (*conn)->ExecParams(
+      kAcquireSql, {options_.cluster, options_.node_id, std::to_string(options_.lease_micros)},
+      deadline);
+  if (!res.ok()) return fail(res.status().WithContext("lease statement"));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    last_error_.clear();
+  }
+  LeaseObservation seen;
+  if (res->rows() == 0) {  // no row, and our insert lost a race: someone else just took it
+    if (was_held) Lost("the lease row was taken by another node");
+    std::lock_guard<std::mutex> lock(mu_);
+    observed_ = seen;
+    return false;
+  }
+  const bool held = res->GetValue(0, 0) == "t";
+  seen.leader_id = std::string(res->GetValue(0, 1));
+  seen.epoch = ToInt(res->GetValue(0, 2));
+  seen.expires_at_micros = ToInt(res->GetValue(0, 3));
+  seen.server_now_micros = ToInt(res->GetValue(0, 4));
+  std::string reason;
+  if (held) {
+    if (res->IsNull(0, 5)) {
+      reason = "no lease row existed";
+    } else if (res->GetValue(0, 5) != options_.node_id) {
+      reason = fmt::format("previous leader {} (epoch {}) had expired", res->GetValue(0, 5),
+                           res->GetValue(0, 6));
+    } else if (res->GetValue(0, 7) == "t") {
+      reason = "our own previous lease had expired at the server";
+    } else {
+      reason = "renewed before the server expiry";
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    observed_ = seen;
+  }
+  if (held) {
+    Granted(seen.epoch, sent_at, reason);
+    return IsHeld();
+  }
+  if (was_held) {
+    Lost(fmt::format("{} holds the lease with epoch {}", seen.leader_id, seen.epoch));
+  }
+  return false;
+}
+
+void Lease::Granted(int64_t epoch, int64_t sent_at, const std::string& reason) {
+  CheckExpiredByClock();  // a hold that ran out while the answer was on its way is reported
+  const int64_t until = sent_at + options_.lease_micros - options_.safety_margin_micros;
+  if (until <= clock_->MonotonicMicros()) return;  // the answer came too late to lead on
+  const int64_t old = epoch_.load();
+  if (old == epoch) {
+    held_until_.store(until);
+  } else {
+    epoch_.store(0);  // readers never pair the old epoch with the new deadline
+    held_until_.store(until);
+    epoch_.store(epoch);
+  }
+  bool announce;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    announce = !holding_ || old != epoch;
+    holding_ = true;
+  }
+  if (announce) {
+    logger_->Info("lease {}: {} acquired epoch {} ({})", options_.cluster, options_.node_id, epoch,
+                  reason);
+    if (options_.on_change) options_.on_change(epoch, reason);
+  }
+  cv_.notify_all();
+}
+
+void Lease::Lost(const std::string& reason) {
+  const int64_t old = epoch_.exchange(0);
+  held_until_.store(0);
+  bool announce;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    announce = holding_;
+    holding_ = false;
+  }
+  if (announce) {
+    logger_->Warn("lease {}: {} stepped down from epoch {}: {}", options_.cluster, options_.node_id,
+                  old, reason);
+    if (options_.on_change) options_.on_change(0, reason);
+  }
+  cv_.notify_all();
+}
+
+void Lease::CheckExpiredByClock() {
+  if (epoch_.load() == 0 || clock_->MonotonicMicros() < held_until_.load()) return;
+  std::string last;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    last = last_error_;
+  }
+  Lost(fmt::format("no renewal confirmed within lease - margin ({} ms) by our own clock{}{}",
+                   (options_.lease_micros - options_.safety_margin_micros) / 1000,
+                   last.empty() ? "" : "; last error: ", last));
+}
+
+bool Lease::WaitFor(int64_t micros) {
+  const int64_t target = clock_->MonotonicMicros() + std::max<int64_t>(micros, 0);
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_.load()) {
+    const int64_t left = target - clock_->MonotonicMicros();
+    if (left <= 0) return true;
+    cv_.wait_for(lock, std::chrono::microseconds(std::min(left, kPollMicros)));
+  }
+  return false;
+}
+
+void Lease::Run() {
+  while (!stopping_.load()) {
+    const int64_t started = clock_->MonotonicMicros();
+    auto r = TryAcquireOrRenew();
+    int64_t wait = options_.retry_micros;
+    if (r.ok() && *r) wait = started + options_.renew_every_micros - clock_->MonotonicMicros();
+    if (epoch_.load() != 0) {  // wake when the hold ends, to step down on time
+      wait = std::min(wait, held_until_.load() - clock_->MonotonicMicros());
+    }
+    if (!WaitFor(wait)) break;
+    CheckExpiredByClock();
+  }
+}
+
+Status Lease::AcquireAndKeep(Deadline deadline) {
+  OWSYNC_RETURN_IF_ERROR(Validate(options_));
+  {
+    std::lock_guard<std::mutex> lock(thread_mu_);
+    if (stopping_.load()) return Status::Aborted("lease " + options_.cluster + ": stopped");
+    if (!thread_.joinable()) thread_ = std::thread([this] { Run(); });
+  }
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    if (stopping_.load()) return Status::Aborted("lease " + options_.cluster + ": stopped");
+    if (IsHeld()) return Status::OK();
+    const int64_t left = deadline.RemainingMicros(clock_);
+    if (left <= 0) break;
+    cv_.wait_for(lock, std::chrono::microseconds(std::min(left, kPollMicros)));
+  }
+  if (!last_error_.empty()) {
+    return Status::Unavailable("lease " + options_.cluster + " not acquired: " + last_error_);
+  }
+  return Status::Busy(fmt::format("lease {} is held by {} (epoch {})", options_.cluster,
+                                  observed_.leader_id.empty() ? "nobody" : observed_.leader_id,
+                                  observed_.epoch));
+}
+
+void Lease::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_.store(true);
+  }
+  cv_.notify_all();
+  std::lock_guard<std::mutex> lock(thread_mu_);
+  if (thread_.joinable()) thread_.join();
+}
+
+Status Lease::Release() {
+  Stop();
+  const int64_t epoch = epoch_.load();
+  Lost("released (planned stop)");
+  std::lock_guard<std::mutex> conn_lock(conn_mu_);
+  const Deadline deadline = Deadline::After(clock_, options_.call_timeout_micros);
+  auto conn = Connection(deadline);
+  if (!conn.ok()) return conn.status().WithContext("releasing lease " + options_.cluster);
+  auto res = (*conn)->ExecParams(kReleaseSql, {options_.cluster, options_.node_id}, deadline);
+  if (!res.ok()) return res.status().WithContext("releasing lease " + options_.cluster);
+  if (res->rows() > 0) {
+    logger_->Info("lease {}: {} released epoch {} at the server (planned stop)", options_.cluster,
+                  options_.node_id, res->GetValue(0, 0));
+  } else {
+    logger_->Info("lease {}: nothing to release (last epoch {} is no longer ours)",
+                  options_.cluster, epoch);
+  }
+  return Status::OK();
+}
+
+}  // namespace owsync::shipper
