@@ -33,6 +33,9 @@ void AddDemoCommand(CLI::App* app, CliContext* ctx);      // cli/demo_command.cc
 void AddCaptureCommand(CLI::App* app, CliContext* ctx);   // cli/capture_command.cc
 void AddOutboxCommands(CLI::App* app, CliContext* ctx);   // cli/outbox_command.cc
 void AddWorkloadCommand(CLI::App* app, CliContext* ctx);  // cli/workload_command.cc
+void AddVerifyCommand(CLI::App* app, CliContext* ctx);    // cli/verify_command.cc
+void AddProvisionCommand(CLI::App* app, CliContext* ctx);  // cli/provision_command.cc
+void AddShipCommands(CLI::App* app, CliContext* ctx);  // cli/ship_command.cc: ship, replay, tenant
 
 }  // namespace owsync::cli
 

@@ -33,8 +33,11 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "owsync 0.1.0");
   owsync::cli::AddDemoCommand(&app, &ctx);
   owsync::cli::AddDbCommands(&app, &ctx);
+  owsync::cli::AddProvisionCommand(&app, &ctx);
+  owsync::cli::AddShipCommands(&app, &ctx);
   owsync::cli::AddCaptureCommand(&app, &ctx);
   owsync::cli::AddOutboxCommands(&app, &ctx);
+  owsync::cli::AddVerifyCommand(&app, &ctx);
   owsync::cli::AddWorkloadCommand(&app, &ctx);
   owsync::cli::AddTestenvCommand(&app, &ctx);
 

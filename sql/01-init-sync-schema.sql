@@ -179,6 +179,10 @@ CREATE TABLE IF NOT EXISTS sync_metadata.tenant_offsets (
   acked_epoch bigint NOT NULL DEFAULT 0 CHECK (acked_epoch >= 0),
   updated_at timestamptz NOT NULL DEFAULT now()
 );
+-- Incremented by `owsync provision` (create or --migrate) whenever it changed the tenant's
+-- tables, under this row's lock: the shipper re-reads its target columns when it changes.
+ALTER TABLE sync_metadata.tenant_offsets
+  ADD COLUMN IF NOT EXISTS schema_version bigint NOT NULL DEFAULT 0;
 
 -- dead_letters (owsync) ---------------------------------------------------------------------
 -- A record PostgreSQL could not take: kept byte for byte (the outbox encoding) with the reason,
