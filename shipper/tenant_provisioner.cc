@@ -81,6 +81,9 @@ class ProvisionRun {
   Status ReadSchema();
   Status CheckPlan();
   Status CreateTable(const WantedTable& want);
+  // The name a table whose key changed is kept under (63 bytes at most).
+  std::string AsideName(const std::string& table) const;
+  Status SetAside(const std::string& table);
   Status AddColumns(const WantedTable& want, ExistingTable* have);
   Status EnsureTriggersCompressionGrants();
   Status Register();
@@ -103,6 +106,7 @@ class ProvisionRun {
   bool has_function_ = false;
   std::map<std::string, ExistingTable> existing_;
   bool tables_changed_ = false;
+  std::vector<std::string> rekeyed_;  // tables whose key changed (set aside by --migrate)
 };
 
 Status ProvisionRun::Validate() {
@@ -293,10 +297,19 @@ Status ProvisionRun::CheckPlan() {
       }
     }
     if (have.primary_key != want.key) {
-      return Status::FailedPrecondition(
-          "table \"" + name + "\" is keyed by (" + Join(want.key, ", ") +
-          ") in SQLite but its primary key in PostgreSQL is (" + Join(have.primary_key, ", ") +
-          "): a changed key is not migrated automatically; nothing was changed");
+      // A table rebuilt with another key (Open WebUI's config: id -> "key"): --migrate keeps
+      // the old table under another name (nothing is lost) and creates the table anew; the
+      // capture's snapshot of the rebuilt table fills it.
+      if (!req_.migrate) {
+        return Status::FailedPrecondition(
+            "table \"" + name + "\" is keyed by (" + Join(want.key, ", ") +
+            ") in SQLite but its primary key in PostgreSQL is (" + Join(have.primary_key, ", ") +
+            "): run `owsync provision --migrate` to keep the old table as \"" + AsideName(name) +
+            "\" and create it anew with the new key; nothing was changed");
+      }
+      rekeyed_.push_back(name);
+      missing.push_back("table \"" + name + "\" (new key)");
+      continue;
     }
     for (const outbox::Column& c : want.source->columns) {
       auto col = have.columns.find(c.name);
@@ -321,6 +334,30 @@ Status ProvisionRun::CheckPlan() {
         ". Run `owsync provision --migrate` to add them (and move their values out of "
         "_owsync_extra); nothing was changed");
   }
+  return Status::OK();
+}
+
+std::string ProvisionRun::AsideName(const std::string& table) const {
+  const std::string suffix = "__owsync_old_" + std::to_string(report_.schema_version);
+  size_t keep = std::min(table.size(), size_t{63} - suffix.size());
+  // Never cut a UTF-8 sequence in half.
+  while (keep > 0 && keep < table.size() &&
+         (static_cast<unsigned char>(table[keep]) & 0xC0) == 0x80) {
+    --keep;
+  }
+  return table.substr(0, keep) + suffix;
+}
+
+Status ProvisionRun::SetAside(const std::string& table) {
+  OWSYNC_ASSIGN_OR_RETURN(std::string qualified, Qualified(table));
+  OWSYNC_ASSIGN_OR_RETURN(std::string aside, Q(AsideName(table)));
+  OWSYNC_RETURN_IF_ERROR(
+      Change("ALTER TABLE " + qualified + " RENAME TO " + aside,
+             "kept table " + qualified + " (old key) as " + schema_q_ + "." + aside));
+  OWSYNC_RETURN_IF_ERROR(
+      Exec("DELETE FROM " + schema_q_ + "._owsync_tables WHERE table_name = $1", {table}).status());
+  existing_.erase(table);
+  tables_changed_ = true;
   return Status::OK();
 }
 
@@ -492,6 +529,7 @@ Result<ProvisionReport> ProvisionRun::Run() {
                                       "columns jsonb NOT NULL, schema_offset bigint NOT NULL)",
                                   "created table " + schema_q_ + "._owsync_tables"));
   }
+  for (const std::string& name : rekeyed_) OWSYNC_RETURN_IF_ERROR(SetAside(name));
   for (const WantedTable& want : wanted_) {
     auto it = existing_.find(want.source->name);
     if (it == existing_.end()) {

@@ -4,15 +4,20 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <limits>
+#include <tuple>
 
+#include "cli/workload_generator.h"
 #include "tests/ship_test_fixture.h"
 
 namespace owsync::tests {
 namespace {
 
-class ShipE2eTest : public ShipTestFixture {
+// Parameter: through pgbouncer in transaction mode (true) or directly (false).
+class ShipE2eTest : public ShipTestFixture, public ::testing::WithParamInterface<bool> {
  protected:
+  bool UsePgBouncer() const override { return GetParam(); }
   // Capture, ship and verify must all succeed.
   void CaptureShipVerify() {
     CliRun c = Capture();
@@ -39,7 +44,7 @@ class ShipE2eTest : public ShipTestFixture {
   }
 };
 
-TEST_F(ShipE2eTest, ChangesOfEveryKindArriveAndVerifyIsEqual) {
+TEST_P(ShipE2eTest, ChangesOfEveryKindArriveAndVerifyIsEqual) {
   Sql("CREATE TABLE \"user\" (id TEXT PRIMARY KEY, name TEXT, n BIGINT, r REAL, flag BOOLEAN, "
       "doc JSON, data BLOB, \"we\"\"ird col\" TEXT, \"ünï cödé\" TEXT);"
       "CREATE TABLE pair (a INTEGER NOT NULL, b TEXT NOT NULL, v TEXT, PRIMARY KEY (a, b));"
@@ -99,7 +104,7 @@ TEST_F(ShipE2eTest, ChangesOfEveryKindArriveAndVerifyIsEqual) {
             (Rows{{"again", "t"}}));
 }
 
-TEST_F(ShipE2eTest, EdgeValuesAreExactAndMisfitsAreDeadLetteredWithReason) {
+TEST_P(ShipE2eTest, EdgeValuesAreExactAndMisfitsAreDeadLetteredWithReason) {
   Sql("CREATE TABLE v (id TEXT PRIMARY KEY, t TEXT, n BIGINT, r REAL, flag BOOLEAN, doc JSON, "
       "data BLOB, num NUMERIC)");
   ASSERT_EQ(Provision().exit_code, 0);
@@ -207,7 +212,7 @@ TEST_F(ShipE2eTest, EdgeValuesAreExactAndMisfitsAreDeadLetteredWithReason) {
   EXPECT_EQ(Query("SELECT n FROM " + Table("v") + " WHERE id = 'textint'"), (Rows{{"12"}}));
 }
 
-TEST_F(ShipE2eTest, ShipsA64MiBRow) {
+TEST_P(ShipE2eTest, ShipsA64MiBRow) {
   Sql("CREATE TABLE chat (id TEXT PRIMARY KEY, chat JSON, title TEXT)");
   ASSERT_EQ(Provision().exit_code, 0);
   std::string big = "{\"messages\": \"" + std::string(64 << 20, 'x') + "\"}";
@@ -219,7 +224,7 @@ TEST_F(ShipE2eTest, ShipsA64MiBRow) {
             (Rows{{std::to_string(64 << 20)}}));
 }
 
-TEST_F(ShipE2eTest, ClientNamesPostgresOwnsAreRefused) {
+TEST_P(ShipE2eTest, ClientNamesPostgresOwnsAreRefused) {
   Sql("CREATE TABLE t (id TEXT PRIMARY KEY)");
   for (const char* name : {"public", "pg_catalog", "sync_metadata", "auth", "storage"}) {
     CliRun r = Owsync({"provision", "--client", name, "--host", host_->name, "--db", db_path()});
@@ -228,7 +233,7 @@ TEST_F(ShipE2eTest, ClientNamesPostgresOwnsAreRefused) {
   }
 }
 
-TEST_F(ShipE2eTest, UnprovisionedTableStopsTheTenantUntilMigrate) {
+TEST_P(ShipE2eTest, UnprovisionedTableStopsTheTenantUntilMigrate) {
   Sql("CREATE TABLE a (id TEXT PRIMARY KEY, v TEXT); INSERT INTO a VALUES ('1', 'x')");
   ASSERT_EQ(Provision().exit_code, 0);
   ASSERT_NO_FATAL_FAILURE(CaptureShipVerify());
@@ -246,7 +251,7 @@ TEST_F(ShipE2eTest, UnprovisionedTableStopsTheTenantUntilMigrate) {
   EXPECT_EQ(Query("SELECT extra, _owsync_extra FROM " + Table("a")), (Rows{{"e", std::nullopt}}));
 }
 
-TEST_F(ShipE2eTest, RowChangedInPostgresIsKeptAndLoggedAsConflict) {
+TEST_P(ShipE2eTest, RowChangedInPostgresIsKeptAndLoggedAsConflict) {
   Sql("CREATE TABLE note (id TEXT PRIMARY KEY, body TEXT); INSERT INTO note VALUES ('n', 'a')");
   ASSERT_EQ(Provision().exit_code, 0);
   ASSERT_NO_FATAL_FAILURE(CaptureShipVerify());
@@ -270,7 +275,7 @@ TEST_F(ShipE2eTest, RowChangedInPostgresIsKeptAndLoggedAsConflict) {
   EXPECT_EQ(Verify(/*strict=*/true).exit_code, 1);
 }
 
-TEST_F(ShipE2eTest, OutboxIdMismatchStopsTheTenantNamingRebase) {
+TEST_P(ShipE2eTest, OutboxIdMismatchStopsTheTenantNamingRebase) {
   Sql("CREATE TABLE a (id TEXT PRIMARY KEY); INSERT INTO a VALUES ('1')");
   ASSERT_EQ(Provision().exit_code, 0);
   ASSERT_NO_FATAL_FAILURE(CaptureShipVerify());
@@ -284,7 +289,7 @@ TEST_F(ShipE2eTest, OutboxIdMismatchStopsTheTenantNamingRebase) {
   EXPECT_EQ(Query("SELECT count(*) FROM " + Table("a")), (Rows{{"1"}}));
 }
 
-TEST_F(ShipE2eTest, ReplayOfACopiedOutboxBuildsTheSameTenantElsewhere) {
+TEST_P(ShipE2eTest, ReplayOfACopiedOutboxBuildsTheSameTenantElsewhere) {
   Sql("CREATE TABLE a (id TEXT PRIMARY KEY, v TEXT); INSERT INTO a VALUES ('1', 'x'), ('2', "
       "'y'); DELETE FROM a WHERE id = '1'");
   ASSERT_EQ(Provision().exit_code, 0);
@@ -300,10 +305,61 @@ TEST_F(ShipE2eTest, ReplayOfACopiedOutboxBuildsTheSameTenantElsewhere) {
             (Rows{{"2", "y", "t"}}));
 }
 
-class ShipFixtureTest : public ShipE2eTest, public ::testing::WithParamInterface<const char*> {};
+// Open WebUI's upgrade rebuilds tables under a running capture (new columns, a new table, config
+// re-keyed from id to "key"): shipping stops naming `provision --migrate`, never dead-letters
+// or skips; after the migration everything converges.
+TEST_P(ShipE2eTest, OpenWebUiUpgradeMidStreamStopsForMigrateThenConverges) {
+  ASSERT_NO_FATAL_FAILURE(InitFromFixture("v0.6.31"));
+  ASSERT_EQ(Owsync({"workload", "--db", db_path(), "--ops", "200", "--seed", "3"}).exit_code, 0);
+  ASSERT_EQ(Provision().exit_code, 0);
+  ASSERT_NO_FATAL_FAILURE(CaptureShipVerify());
+  auto upgrade = cli::WorkloadGenerator::FixtureSql("upgrade-rebuilds");
+  ASSERT_TRUE(upgrade.ok());
+  // The upgrade reads the newest config row as a JSON object (the workload's odd values may
+  // have put something else there; the application never would).
+  Sql("UPDATE config SET data = '{\"repaired\": true}' WHERE id = (SELECT max(id) FROM config)");
+  Sql(*upgrade);
+  ASSERT_EQ(Owsync({"workload", "--db", db_path(), "--ops", "200", "--seed", "4"}).exit_code, 0);
+  ASSERT_EQ(Capture().exit_code, 0);
+  CliRun stopped = Ship();
+  EXPECT_NE(stopped.exit_code, 0);
+  EXPECT_NE(stopped.out.find("provision --migrate"), std::string::npos) << stopped.out;
+  CliRun migrate = Provision(/*migrate=*/true);
+  ASSERT_EQ(migrate.exit_code, 0) << migrate.out;
+  EXPECT_NE(migrate.out.find("config__owsync_old_"), std::string::npos) << migrate.out;
+  ASSERT_EQ(
+      Owsync({"capture", "--db", db_path(), "--outbox", outbox_dir(), "--once", "--resnapshot"})
+          .exit_code,
+      0);
+  ASSERT_NO_FATAL_FAILURE(CaptureShipVerify());
+  EXPECT_EQ(Query("SELECT count(*) > 0 FROM " + Table("api_key")), (Rows{{"t"}}));
+  EXPECT_EQ(Query("SELECT count(*) FROM sync_metadata.dead_letters WHERE client_name = $1 AND "
+                  "reason LIKE '%provision%'",
+                  {client_}),
+            (Rows{{"0"}}));
+}
+
+INSTANTIATE_TEST_SUITE_P(Paths, ShipE2eTest, ::testing::Values(false, true),
+                         [](const auto& param_info) {
+                           return std::string(param_info.param ? "ViaPgBouncer" : "Direct");
+                         });
+
+class ShipFixtureTest : public ShipTestFixture,
+                        public ::testing::WithParamInterface<std::tuple<const char*, bool>> {
+ protected:
+  bool UsePgBouncer() const override { return std::get<1>(GetParam()); }
+  void CaptureShipVerify() {
+    CliRun c = Capture();
+    ASSERT_EQ(c.exit_code, 0) << c.out;
+    CliRun s = Ship();
+    ASSERT_EQ(s.exit_code, 0) << s.out;
+    CliRun v = Verify();
+    ASSERT_EQ(v.exit_code, 0) << v.out;
+  }
+};
 
 TEST_P(ShipFixtureTest, OpenWebUiWorkloadConverges) {
-  ASSERT_NO_FATAL_FAILURE(InitFromFixture(GetParam()));
+  ASSERT_NO_FATAL_FAILURE(InitFromFixture(std::get<0>(GetParam())));
   CliRun w = Owsync({"workload", "--db", db_path(), "--ops", "300", "--seed", "7"});
   ASSERT_EQ(w.exit_code, 0) << w.err;
   ASSERT_EQ(Provision().exit_code, 0);
@@ -319,11 +375,13 @@ TEST_P(ShipFixtureTest, OpenWebUiWorkloadConverges) {
   ASSERT_NO_FATAL_FAILURE(CaptureShipVerify());
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, ShipFixtureTest, ::testing::Values("v0.6.31", "v0.11.0"),
+INSTANTIATE_TEST_SUITE_P(Fixtures, ShipFixtureTest,
+                         ::testing::Combine(::testing::Values("v0.6.31", "v0.11.0"),
+                                            ::testing::Values(false, true)),
                          [](const auto& param_info) {
-                           std::string n = param_info.param;
+                           std::string n = std::get<0>(param_info.param);
                            for (char& c : n) c = c == '.' ? '_' : c;
-                           return n;
+                           return n + (std::get<1>(param_info.param) ? "_ViaPgBouncer" : "");
                          });
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "tests/ship_test_fixture.h"
 
+#include <csignal>
 #include <fstream>
 #include <sstream>
 
@@ -16,6 +17,13 @@ void ShipTestFixture::SetUp() {
   auto host = env_->AddHost(*pg_, "h");
   ASSERT_TRUE(host.ok()) << host.status().ToString();
   host_ = *host;
+  runtime_url_ = host_->url;
+  if (UsePgBouncer()) {
+    auto bouncer = env_->StartPgBouncer();
+    ASSERT_TRUE(bouncer.ok()) << bouncer.status().ToString();
+    bouncer_ = std::move(*bouncer);
+    runtime_url_ = bouncer_->UrlFor(host_->role, host_->password, pg_->name);
+  }
   client_ = env_->UniqueName("acme");
   auto dir = ScopedTempDir::Create("owsync-ship-");
   ASSERT_TRUE(dir.ok()) << dir.status().ToString();
@@ -27,6 +35,7 @@ void ShipTestFixture::SetUp() {
 void ShipTestFixture::TearDown() {
   if (db_ != nullptr) sqlite3_close(db_);
   db_ = nullptr;
+  bouncer_.reset();
 }
 
 void ShipTestFixture::Sql(const std::string& sql) {
@@ -44,7 +53,7 @@ void ShipTestFixture::InitFromFixture(const std::string& name) {
 CliRun ShipTestFixture::Owsync(const std::vector<std::string>& args,
                                const std::map<std::string, std::string>& env) {
   std::map<std::string, std::string> e = {
-      {"DATABASE_URL", host_->url},     {"ADMIN_DATABASE_URL", pg_->admin_url},
+      {"DATABASE_URL", runtime_url_},     {"ADMIN_DATABASE_URL", pg_->admin_url},
       {"HOST_NAME", host_->name},       {"CLUSTER_NAME", host_->cluster},
       {"LEASE_DURATION", "3"},          {"LOG_LEVEL", "warn"}};
   for (const auto& [k, v] : env) e[k] = v;
@@ -71,6 +80,32 @@ CliRun ShipTestFixture::Owsync(const std::vector<std::string>& args,
   run.out = text.str();
   run.err = run.out;  // one file holds both streams
   return run;
+}
+
+std::vector<std::string> ShipTestFixture::OwsyncEnvironment(
+    const std::map<std::string, std::string>& env) {
+  // The same settings as Owsync().
+  std::map<std::string, std::string> e = {
+      {"DATABASE_URL", runtime_url_}, {"ADMIN_DATABASE_URL", pg_->admin_url},
+      {"HOST_NAME", host_->name},     {"CLUSTER_NAME", host_->cluster},
+      {"LEASE_DURATION", "3"},        {"LOG_LEVEL", "warn"}};
+  for (const auto& [k, v] : env) e[k] = v;
+  std::vector<std::string> overrides;
+  for (const auto& [k, v] : e) overrides.push_back(k + "=" + v);
+  return cli::EnvironmentWith(overrides, {"DATABASE_URL_FILE", "ADMIN_DATABASE_URL_FILE",
+                                          "LOCK_DATABASE_URL*", "ROLE", "BATCH_*"});
+}
+
+Result<cli::ChildProcess> ShipTestFixture::StartOwsync(
+    const std::vector<std::string>& args, const std::string& log_name,
+    const std::map<std::string, std::string>& env) {
+  cli::ChildProcessOptions o;
+  o.argv = {OWSYNC_BINARY_PATH};
+  o.argv.insert(o.argv.end(), args.begin(), args.end());
+  o.env = OwsyncEnvironment(env);
+  o.output_path = dir_->Child(log_name);
+  o.parent_death_signal = SIGKILL;  // started from the test's thread: dies with the test
+  return cli::ChildProcess::Start(o);
 }
 
 CliRun ShipTestFixture::Provision(bool migrate) {

@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,6 +25,9 @@ using Rows = std::vector<std::vector<std::optional<std::string>>>;
 class ShipTestFixture : public ::testing::Test {
  protected:
   void SetUp() override;
+  // Tests through a transaction pooler (Supabase's port 6543 behaves the same) override this:
+  // then every command runs as the host's role through a pgbouncer in transaction mode.
+  virtual bool UsePgBouncer() const { return false; }
   void TearDown() override;
 
   // The tenant database (created empty, WAL) and its outbox.
@@ -42,6 +46,14 @@ class ShipTestFixture : public ::testing::Test {
   // ADMIN_DATABASE_URL, HOST_NAME, CLUSTER_NAME, a short lease) plus `env`.
   CliRun Owsync(const std::vector<std::string>& args,
                 const std::map<std::string, std::string>& env = {});
+  // The environment Owsync() runs the binary with, plus `env` (NAME=VALUE entries).
+  std::vector<std::string> OwsyncEnvironment(const std::map<std::string, std::string>& env = {});
+  // `owsync <args>` started in the background with that environment (long-running commands:
+  // continuous capture, ship, workload), its output appended to dir_/<log_name>. The handle
+  // kills it (SIGKILL) if it still runs when destroyed.
+  Result<cli::ChildProcess> StartOwsync(const std::vector<std::string>& args,
+                                        const std::string& log_name,
+                                        const std::map<std::string, std::string>& env = {});
   CliRun Provision(bool migrate = false);
   CliRun Capture();  // capture --once
   CliRun Ship();     // ship --once
@@ -54,6 +66,8 @@ class ShipTestFixture : public ::testing::Test {
   PgTestEnv* env_ = nullptr;
   std::optional<TestDatabase> pg_;
   std::optional<TestHost> host_;
+  std::string runtime_url_;  // the host role's URL the commands use (maybe via pgbouncer)
+  std::unique_ptr<cli::LocalPgBouncer> bouncer_;
   std::string client_;
   std::optional<ScopedTempDir> dir_;
   sqlite3* db_ = nullptr;
