@@ -8,6 +8,11 @@
 #               (OWSYNC_BENCH_QUICK=1 in every benchmark's environment; outbox_append_bench
 #               gets --mb 8 --reps 1, google-benchmark ones --benchmark_min_time=0.05)
 #     NAME      run only these (e.g. capture_overhead_bench); default: all
+#     --ship    only the shipper benchmarks (issue 4): ship_throughput_bench (initial sync vs raw
+#               COPY, steady updates vs COPY+upsert by hand), ship_lag_bench (SQLite commit ->
+#               PostgreSQL commit at 500 writes/s), ship_rss_bench (peak RSS, 1 GB backlog).
+#               They start a private PostgreSQL (LocalPostgres) unless OWSYNC_TEST_PG_URL names
+#               one (e.g. under `owsync testenv --`), and run build_dir/owsync as child processes.
 #
 # Environment: OWSYNC_BENCH_BUILD_DIR (default build/release), OWSYNC_JOBS (ninja -j, default
 # nproc), TMPDIR (where the benchmarks create their databases and outboxes — put it on the disk
@@ -21,6 +26,7 @@ names=()
 for arg in "$@"; do
   case "$arg" in
     --quick) quick=1 ;;
+    --ship) names+=(ship_throughput_bench ship_lag_bench ship_rss_bench) ;;
     -h|--help) awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     -*) echo "bench.sh: unknown option $arg" >&2; exit 2 ;;
     *) names+=("$arg") ;;
@@ -58,7 +64,7 @@ for n in "${names[@]}"; do
     esac
   fi
   start=$(date +%s)
-  if OWSYNC_BENCH_QUICK=$quick "$build_dir/bench/$n" ${args[@]+"${args[@]}"}; then
+  if OWSYNC_BENCH_QUICK=$quick OWSYNC_BINARY="$(cd "$build_dir" && pwd)/owsync" "$build_dir/bench/$n" ${args[@]+"${args[@]}"}; then
     echo "=== $n: done in $(($(date +%s) - start)) s"
   else
     echo "=== $n: FAILED (exit $?)"
