@@ -5,6 +5,8 @@
 //   rebase  accept a new outbox (generation) for a tenant whose outbox id changed.
 // Exit codes: 0 done / caught up, 1 a tenant stopped or shipping failed, 2 bad usage or
 // configuration.
+#include <malloc.h>
+
 #include <CLI/CLI.hpp>
 #include <iostream>
 
@@ -78,6 +80,9 @@ Result<std::string> ClusterOfRole(Clock* clock, const std::string& url) {
 }
 
 int RunShip(const ShipArgs& a, CliContext* ctx) {
+  // Records are decoded on one thread and freed on another: without a cap glibc keeps an arena
+  // per thread, and the freed memory of each stays resident (docs/BENCHMARKS.md, peak RSS).
+  mallopt(M_ARENA_MAX, 2);
   auto logger = MakeLogger("ship", ctx);
   auto config = shipper::ShipConfig::FromEnvironment(ctx->getenv, ctx->fs);
   if (!config.ok()) return Fail("ship", config.status());
@@ -136,8 +141,7 @@ int RunShip(const ShipArgs& a, CliContext* ctx) {
 
 int RunReplay(const ReplayArgs& a, CliContext* ctx) {
   auto logger = MakeLogger("replay", ctx);
-  auto url =
-      ResolveDatabaseUrl({"--to", a.to, "--to-file", a.to_file, "DATABASE_URL"}, ctx);
+  auto url = ResolveDatabaseUrl({"--to", a.to, "--to-file", a.to_file, "DATABASE_URL"}, ctx);
   if (!url.ok()) return Fail("replay", url.status());
   std::string cluster = a.cluster;
   if (cluster.empty()) cluster = ctx->getenv("CLUSTER_NAME").value_or("");
@@ -172,11 +176,10 @@ int RunReplay(const ReplayArgs& a, CliContext* ctx) {
   if (!st.ok()) return Fail("replay", st);
   auto p = tenant.progress();
   std::cout << "replayed " << a.dir << " into tenant " << a.client << ": acked offset "
-            << p.acked_offset << " (" << p.rows << " rows, " << p.dead_letters
-            << " dead letters, " << p.conflicts << " conflicts)\n";
+            << p.acked_offset << " (" << p.rows << " rows, " << p.dead_letters << " dead letters, "
+            << p.conflicts << " conflicts)\n";
   return 0;
 }
-
 
 int RunRebase(const RebaseArgs& a, CliContext* ctx) {
   auto url = ResolveDatabaseUrl({"--to", a.to, "--to-file", a.to_file, "DATABASE_URL"}, ctx);
@@ -196,12 +199,13 @@ int RunRebase(const RebaseArgs& a, CliContext* ctx) {
     break;
   }
   if (!starts_with_snapshot) {
-    return Fail("tenant rebase",
-                Status::FailedPrecondition(
-                    "outbox " + (*reader)->outbox_id() + " does not start with a snapshot (first "
-                    "durable record after the schema records at offset " +
-                    std::to_string(r.offset) + "); re-snapshot the tenant first (`owsync "
-                    "capture --resnapshot`) so that PostgreSQL can converge"));
+    return Fail("tenant rebase", Status::FailedPrecondition(
+                                     "outbox " + (*reader)->outbox_id() +
+                                     " does not start with a snapshot (first "
+                                     "durable record after the schema records at offset " +
+                                     std::to_string(r.offset) +
+                                     "); re-snapshot the tenant first (`owsync "
+                                     "capture --resnapshot`) so that PostgreSQL can converge"));
   }
   auto conn = PgConnection::Connect(ctx->clock, *url, Deadline::After(ctx->clock, 10'000'000));
   if (!conn.ok()) return Fail("tenant rebase", conn.status());
@@ -241,7 +245,6 @@ int RunRebase(const RebaseArgs& a, CliContext* ctx) {
 }
 
 }  // namespace
-
 
 void AddShipCommands(CLI::App* app, CliContext* ctx) {
   auto ship_args = std::make_shared<ShipArgs>();
@@ -293,8 +296,7 @@ void AddShipCommands(CLI::App* app, CliContext* ctx) {
       "continue above what PostgreSQL acknowledged, then points the tenant's offset row at it. "
       "Rows the new snapshot does not carry are tombstoned when it completes.");
   rebase->add_option("client", rebase_args->client, "Tenant name")->required();
-  rebase->add_option("--outbox", rebase_args->outbox, "The tenant's outbox directory")
-      ->required();
+  rebase->add_option("--outbox", rebase_args->outbox, "The tenant's outbox directory")->required();
   rebase->add_option("--to", rebase_args->to, "PostgreSQL URL without a password");
   rebase->add_option("--to-file", rebase_args->to_file, "File holding the PostgreSQL URL");
   rebase->callback([rebase_args, ctx] { ctx->exit_code = RunRebase(*rebase_args, ctx); });

@@ -29,14 +29,14 @@ struct DeadLetter {
 };
 
 struct ApplyStats {
-  int64_t upserts = 0;      // rows written or updated
-  int64_t tombstones = 0;   // rows marked deleted (delete records and snapshot ends)
-  int64_t skipped = 0;      // rows not applied: target newer (replay) or dirty (conflict)
-  int64_t conflicts = 0;    // rows logged to conflict_log
+  int64_t upserts = 0;     // rows written or updated
+  int64_t tombstones = 0;  // rows marked deleted (delete records and snapshot ends)
+  int64_t skipped = 0;     // rows not applied: target newer (replay) or dirty (conflict)
+  int64_t conflicts = 0;   // rows logged to conflict_log
   int64_t dead_letters = 0;
   int64_t direct_copies = 0;  // tables written by COPY straight into the target
   int64_t bisections = 0;
-  int64_t bytes = 0;          // COPY bytes sent
+  int64_t bytes = 0;  // COPY bytes sent
 };
 
 }  // namespace owsync::shipper

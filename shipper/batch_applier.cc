@@ -62,11 +62,10 @@ Deadline BatchApplier::StatementDeadline() const {
 Result<TenantOffset> BatchApplier::ReadOffset(PgConnection* conn, const std::string& client,
                                               Deadline deadline) {
   OWSYNC_ASSIGN_OR_RETURN(
-      PgResult res,
-      conn->ExecParams("SELECT acked_offset, COALESCE(outbox_id, ''), acked_epoch, "
-                       "schema_version, COALESCE(deployment_id::text, '') FROM "
-                       "sync_metadata.tenant_offsets WHERE client_name = $1",
-                       {client}, deadline));
+      PgResult res, conn->ExecParams("SELECT acked_offset, COALESCE(outbox_id, ''), acked_epoch, "
+                                     "schema_version, COALESCE(deployment_id::text, '') FROM "
+                                     "sync_metadata.tenant_offsets WHERE client_name = $1",
+                                     {client}, deadline));
   if (res.rows() == 0) {
     return Status::NotFound("tenant '" + client +
                             "' is not registered (no sync_metadata.tenant_offsets row visible "
@@ -94,10 +93,11 @@ Result<TenantOffset> BatchApplier::Claim(PgConnection* conn, int64_t epoch) {
           {ctx_.client, e, cluster_}, StatementDeadline()));
   if (res.rows() == 0) {
     OWSYNC_ASSIGN_OR_RETURN(TenantOffset now, ReadOffset(conn, ctx_.client, StatementDeadline()));
-    return Status::FailedPrecondition(
-        "fenced: tenant '" + ctx_.client + "' is claimed by epoch " +
-        std::to_string(now.acked_epoch) + " or epoch " + e + " no longer holds the lease of "
-        "cluster '" + cluster_ + "'; this shipper must not commit");
+    return Status::FailedPrecondition("fenced: tenant '" + ctx_.client + "' is claimed by epoch " +
+                                      std::to_string(now.acked_epoch) + " or epoch " + e +
+                                      " no longer holds the lease of "
+                                      "cluster '" +
+                                      cluster_ + "'; this shipper must not commit");
   }
   TenantOffset o;
   o.acked_offset = std::stoull(std::string(res.GetValue(0, 0)));
@@ -110,10 +110,10 @@ Result<TenantOffset> BatchApplier::Claim(PgConnection* conn, int64_t epoch) {
 
 Result<BatchOutcome> BatchApplier::Apply(PgConnection* conn, const Batch& batch, int64_t epoch) {
   if (!lz4_.has_value()) {
-    OWSYNC_ASSIGN_OR_RETURN(
-        PgResult res, conn->Exec("SELECT count(*) FROM pg_settings WHERE name = "
-                                 "'default_toast_compression' AND 'lz4' = ANY (enumvals)",
-                                 StatementDeadline()));
+    OWSYNC_ASSIGN_OR_RETURN(PgResult res,
+                            conn->Exec("SELECT count(*) FROM pg_settings WHERE name = "
+                                       "'default_toast_compression' AND 'lz4' = ANY (enumvals)",
+                                       StatementDeadline()));
     lz4_ = res.GetValue(0, 0) == "1";
   }
   ctx_.outbox_id = batch.outbox_id;
@@ -129,6 +129,7 @@ Result<BatchOutcome> BatchApplier::Apply(PgConnection* conn, const Batch& batch,
     return outcome;
   }
   OWSYNC_RETURN_IF_ERROR(conn->Exec("COMMIT", StatementDeadline()).status());
+  empty_at_begin_ = std::move(pending_empty_at_begin_);
   return outcome;
 }
 
@@ -142,8 +143,10 @@ Result<BatchOutcome> BatchApplier::ApplyInTransaction(PgConnection* conn, const 
     return Status::FailedPrecondition(
         "tenant '" + ctx_.client + "': PostgreSQL holds outbox " + offset.outbox_id +
         " up to offset " + std::to_string(offset.acked_offset) + " but the outbox is " +
-        batch.outbox_id + " (a recreated outbox or a new generation); nothing is skipped: if "
-        "the new outbox starts with a full snapshot, accept it with " + rebase);
+        batch.outbox_id +
+        " (a recreated outbox or a new generation); nothing is skipped: if "
+        "the new outbox starts with a full snapshot, accept it with " +
+        rebase);
   }
   if (offset.acked_offset >= batch.last_offset()) {
     outcome.already_applied = true;
@@ -154,8 +157,10 @@ Result<BatchOutcome> BatchApplier::ApplyInTransaction(PgConnection* conn, const 
     return Status::FailedPrecondition(
         "tenant '" + ctx_.client + "': gap: PostgreSQL acknowledged up to offset " +
         std::to_string(offset.acked_offset) + " but the batch starts at " +
-        std::to_string(batch.first_offset()) + " (records were deleted before they were "
-        "shipped); nothing is skipped: re-snapshot the tenant and accept it with " + rebase);
+        std::to_string(batch.first_offset()) +
+        " (records were deleted before they were "
+        "shipped); nothing is skipped: re-snapshot the tenant and accept it with " +
+        rebase);
   }
   if (schema_version_ != offset.schema_version) {
     OWSYNC_RETURN_IF_ERROR(catalog_.ReloadTargets(conn, StatementDeadline()));
@@ -163,6 +168,8 @@ Result<BatchOutcome> BatchApplier::ApplyInTransaction(PgConnection* conn, const 
   }
 
   uint64_t name_seq = 0;
+  // Committed with the batch only (a failed batch leaves empty_at_begin_ as it was).
+  std::map<std::string, uint64_t> empty_at_begin = empty_at_begin_;
   std::map<std::string, PendingTable> pending;
   std::vector<DeadLetter> dead;
   auto flush = [&](const std::string& table) -> Status {
@@ -205,8 +212,8 @@ Result<BatchOutcome> BatchApplier::ApplyInTransaction(PgConnection* conn, const 
         }
         if (!m->has_source) {
           return Status::Corruption("tenant '" + ctx_.client + "': outbox offset " +
-                                    std::to_string(r.offset) + " holds a row of table '" +
-                                    r.table + "' before any schema record describing it");
+                                    std::to_string(r.offset) + " holds a row of table '" + r.table +
+                                    "' before any schema record describing it");
         }
         PendingTable& p = pending[r.table];
         std::string key;
@@ -219,14 +226,29 @@ Result<BatchOutcome> BatchApplier::ApplyInTransaction(PgConnection* conn, const 
         }
         break;
       }
-      case outbox::RecordType::kSnapshotBegin:
+      case outbox::RecordType::kSnapshotBegin: {
+        // A table without live rows when its snapshot begins has nothing for the snapshot's
+        // end to tombstone (later rows carry later offsets): remember it, skip two scans.
+        const TableMapping* m = catalog_.Find(r.table);
+        if (m == nullptr) break;
+        OWSYNC_RETURN_IF_ERROR(flush(r.table));
+        OWSYNC_ASSIGN_OR_RETURN(PgResult empty,
+                                conn->Exec("SELECT NOT EXISTS (SELECT 1 FROM " + m->qualified +
+                                               " WHERE _owsync_deleted_at IS NULL)",
+                                           StatementDeadline()));
+        if (empty.GetValue(0, 0) == "t") empty_at_begin[r.table] = r.offset;
         break;
+      }
       case outbox::RecordType::kSnapshotEnd: {
         const TableMapping* m = catalog_.Find(r.table);
         if (m == nullptr) return catalog_.ApplySchema(r);
         OWSYNC_RETURN_IF_ERROR(flush(r.table));
-        TableApplier applier(conn, &ctx_, m, &name_seq);
-        OWSYNC_RETURN_IF_ERROR(applier.ApplySnapshotEnd(r, &outcome.stats));
+        auto known = empty_at_begin.find(r.table);
+        if (known == empty_at_begin.end() || known->second != r.snapshot_begin_offset) {
+          TableApplier applier(conn, &ctx_, m, &name_seq);
+          OWSYNC_RETURN_IF_ERROR(applier.ApplySnapshotEnd(r, &outcome.stats));
+        }
+        if (known != empty_at_begin.end()) empty_at_begin.erase(known);
         break;
       }
     }
@@ -242,6 +264,7 @@ Result<BatchOutcome> BatchApplier::ApplyInTransaction(PgConnection* conn, const 
                        StatementDeadline())
           .status());
   outcome.acked_offset = batch.last_offset();
+  pending_empty_at_begin_ = std::move(empty_at_begin);
   return outcome;
 }
 
@@ -261,8 +284,7 @@ Status BatchApplier::WriteDeadLetters(PgConnection* conn, const std::vector<Dead
                 "sqlstate) VALUES ($1, NULLIF($2, '')::uuid, $3, $4, $5, $6::bigint, "
                 "decode($7, 'hex'), $8, NULLIF($9, ''))",
                 {ctx_.client, ctx_.deployment_id, d.record->table, RecordKeyJson(d.record->key),
-                 ctx_.outbox_id, std::to_string(d.record->offset), Hex(raw), d.reason,
-                 d.sqlstate},
+                 ctx_.outbox_id, std::to_string(d.record->offset), Hex(raw), d.reason, d.sqlstate},
                 StatementDeadline())
             .status());
   }

@@ -29,7 +29,7 @@ struct TenantOffset {
 };
 
 struct BatchOutcome {
-  uint64_t acked_offset = 0;  // after the batch (inclusive)
+  uint64_t acked_offset = 0;     // after the batch (inclusive)
   bool already_applied = false;  // the batch was below the acked offset: nothing done
   ApplyStats stats;
 };
@@ -67,6 +67,9 @@ class BatchApplier {
   // Per table: batches to wait before trying the direct COPY path again after it failed.
   std::map<std::string, int> direct_backoff_;
   std::map<std::string, int> direct_wait_;
+  // Tables with no live row when the snapshot that began at this offset began (committed).
+  std::map<std::string, uint64_t> empty_at_begin_;
+  std::map<std::string, uint64_t> pending_empty_at_begin_;  // of the batch being committed
 };
 
 }  // namespace owsync::shipper

@@ -12,9 +12,10 @@
 //   METRICS_PORT (API_PORT)
 //   BATCH_SIZE rows per batch (5000: large enough that per-transaction costs — offset row,
 //     staging tables, upsert planning — stay small next to COPY, small enough that a batch
-//     commits within ~100 ms of message rows); BATCH_BYTES (16 MiB) ends a batch earlier
-//     for large rows (a single larger row still ships, alone); SHIP_QUEUE_BYTES (64 MiB)
-//     bounds decoded records waiting between the reader and the writer thread.
+//     commits within ~100 ms of message rows); BATCH_BYTES (8 MiB) ends a batch earlier
+//     for large rows (a single larger row still ships, alone); SHIP_QUEUE_BYTES (24 MiB:
+//     three batches, so the reader decodes ahead while one commits, and peak RSS stays
+//     under 100 MB) bounds decoded records waiting between the reader and the writer.
 //   Sizes: bytes, or with a binary suffix K/KB/KiB, M/MB/MiB, G/GB/GiB (all x1024).
 //   LEASE_DURATION (10 s) HEARTBEAT_INTERVAL (lease / 3, below 80 % of the lease).
 //   DEFAULT_SYNC_INTERVAL: 0 or "continuous" (default), hourly, daily, or a duration.
@@ -41,8 +42,8 @@ EnvLookup ProcessEnvironment();
 
 struct ShipConfig {
   static constexpr int64_t kDefaultBatchRows = 5000;
-  static constexpr int64_t kDefaultBatchBytes = int64_t{16} << 20;
-  static constexpr int64_t kDefaultQueueBytes = int64_t{64} << 20;
+  static constexpr int64_t kDefaultBatchBytes = int64_t{8} << 20;
+  static constexpr int64_t kDefaultQueueBytes = int64_t{24} << 20;
   static constexpr int64_t kDefaultLeaseMicros = 10'000'000;
 
   std::string database_url;       // secret: print only through EffectiveConfigLines

@@ -57,8 +57,8 @@ TEST_F(ShipConfigTest, DefaultsFollowTheReferenceAndOwsyncsChoices) {
   EXPECT_EQ(c->metrics_port, 9443);
   EXPECT_TRUE(c->enable_metrics);
   EXPECT_EQ(c->batch_rows, 5000);
-  EXPECT_EQ(c->batch_bytes, 16 << 20);
-  EXPECT_EQ(c->queue_bytes, 64 << 20);
+  EXPECT_EQ(c->batch_bytes, 8 << 20);
+  EXPECT_EQ(c->queue_bytes, 24 << 20);
   EXPECT_EQ(c->lease_micros, 10'000'000);
   EXPECT_EQ(c->heartbeat_micros, 3'333'333);
   EXPECT_TRUE(c->continuous());
@@ -214,7 +214,7 @@ TEST_F(ShipConfigTest, EffectiveConfigMasksSecretsAndMarksDefaults) {
             std::string::npos)
       << text;
   EXPECT_NE(text.find("BATCH_SIZE=2000 rows\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("BATCH_BYTES=16777216 (16 MiB) (default)"), std::string::npos) << text;
+  EXPECT_NE(text.find("BATCH_BYTES=8388608 (8 MiB) (default)"), std::string::npos) << text;
   EXPECT_NE(text.find("LEASE_DURATION=10s (default)"), std::string::npos) << text;
   EXPECT_NE(text.find("HEARTBEAT_INTERVAL=3.333s (default)"), std::string::npos) << text;
   EXPECT_NE(text.find("DEFAULT_SYNC_INTERVAL=continuous (default)"), std::string::npos) << text;

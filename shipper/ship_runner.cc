@@ -32,8 +32,7 @@ void ShipRunner::Start(const std::string& client, const std::string& dir, Slot* 
     if (!st.ok()) {
       logger_->Error("tenant {}: stopped: {}", client, st.ToString());
     } else if (options_.once) {
-      logger_->Info("tenant {}: caught up at offset {}", client,
-                    shipper->progress().acked_offset);
+      logger_->Info("tenant {}: caught up at offset {}", client, shipper->progress().acked_offset);
     }
     std::lock_guard<std::mutex> lock(mu_);
     slot->result = st;

@@ -56,10 +56,9 @@ Status TableApplier::EncodeRow(const outbox::Record& r, std::string* line, std::
   const size_t n = m_->source.size();
   bool is_delete = r.type == outbox::RecordType::kDelete;
   if (is_delete ? r.key.size() != m_->key_target.size() : r.row.size() != n) {
-    return Status::Corruption("outbox offset " + std::to_string(r.offset) + " (table '" +
-                              r.table + "'): the record does not match the table's schema (" +
-                              std::to_string(is_delete ? r.key.size() : r.row.size()) +
-                              " values)");
+    return Status::Corruption("outbox offset " + std::to_string(r.offset) + " (table '" + r.table +
+                              "'): the record does not match the table's schema (" +
+                              std::to_string(is_delete ? r.key.size() : r.row.size()) + " values)");
   }
   std::string extra;
   for (size_t s = 0; s < n; ++s) {
@@ -107,49 +106,53 @@ Status TableApplier::EncodeRow(const outbox::Record& r, std::string* line, std::
   return Status::OK();
 }
 
-Status TableApplier::Encode(const std::vector<const outbox::Record*>& rows, Encoded* out,
-                            std::vector<DeadLetter>* dead) {
-  for (const outbox::Record* r : rows) {
-    size_t start = out->data.size();
-    std::string reason;
-    OWSYNC_RETURN_IF_ERROR(EncodeRow(*r, &out->data, &reason));
-    if (!reason.empty()) {
-      out->data.resize(start);
-      dead->push_back({r, std::move(reason), ""});
-      continue;
-    }
-    out->spans.emplace_back(start, out->data.size() - start);
-    out->records.push_back(r);
-    out->has_deletes = out->has_deletes || r->type == outbox::RecordType::kDelete;
-  }
-  return Status::OK();
-}
-
-Status TableApplier::CopyRange(const std::string& target, const Encoded& enc, size_t begin,
-                               size_t end, ApplyStats* stats) {
+Status TableApplier::CopyRows(const std::string& target, const Rows& rows, size_t begin, size_t end,
+                              std::vector<DeadLetter>* dead, Rows* good, ApplyStats* stats) {
   OWSYNC_RETURN_IF_ERROR(conn_->StartCopyIn(
       "COPY " + target + " (" + CopyColumns() + ") FROM STDIN", StatementDeadline()));
-  size_t from = enc.spans[begin].first;
-  size_t to = enc.spans[end - 1].first + enc.spans[end - 1].second;
   Deadline deadline = StatementDeadline();
-  for (size_t pos = from; pos < to; pos += kCopyChunk) {
-    std::string_view chunk(enc.data.data() + pos, std::min(kCopyChunk, to - pos));
-    OWSYNC_RETURN_IF_ERROR(conn_->PutCopyData(chunk, deadline));
+  std::string chunk;
+  chunk.reserve(kCopyChunk + (kCopyChunk >> 2));
+  for (size_t i = begin; i < end; ++i) {
+    const size_t start = chunk.size();
+    std::string reason;
+    OWSYNC_RETURN_IF_ERROR(EncodeRow(*rows[i], &chunk, &reason));
+    if (!reason.empty()) {
+      chunk.resize(start);
+      if (dead == nullptr) return Status::Internal("a row refused on the second encoding");
+      dead->push_back({rows[i], std::move(reason), ""});
+      continue;
+    }
+    if (good != nullptr) good->push_back(rows[i]);
+    if (chunk.size() >= kCopyChunk) {
+      OWSYNC_RETURN_IF_ERROR(conn_->PutCopyData(chunk, deadline));
+      stats->bytes += static_cast<int64_t>(chunk.size());
+      chunk.clear();
+    }
   }
-  stats->bytes += static_cast<int64_t>(to - from);
+  if (!chunk.empty()) {
+    OWSYNC_RETURN_IF_ERROR(conn_->PutCopyData(chunk, deadline));
+    stats->bytes += static_cast<int64_t>(chunk.size());
+  }
   return conn_->EndCopyIn(deadline).status();
 }
 
-Status TableApplier::StageAndUpsert(const Encoded& enc, size_t begin, size_t end,
-                                    ApplyStats* stats) {
+Status TableApplier::StageAndUpsert(const Rows& rows, size_t begin, size_t end,
+                                    std::vector<DeadLetter>* dead, Rows* good, ApplyStats* stats) {
   std::string stage = "pg_temp._owsync_stage_" + std::to_string(++*name_seq_);
   OWSYNC_RETURN_IF_ERROR(Exec("CREATE TEMP TABLE " + stage.substr(8) +
                               " ON COMMIT DROP AS SELECT " + CopyColumns() + " FROM " +
                               m_->qualified + " WITH NO DATA"));
-  OWSYNC_RETURN_IF_ERROR(CopyRange(stage, enc, begin, end, stats));
+  const size_t dead_before = dead != nullptr ? dead->size() : 0;
+  OWSYNC_RETURN_IF_ERROR(CopyRows(stage, rows, begin, end, dead, good, stats));
   int64_t upserts = 0, deletes = 0;
   for (size_t i = begin; i < end; ++i) {
-    (enc.records[i]->type == outbox::RecordType::kDelete ? deletes : upserts)++;
+    (rows[i]->type == outbox::RecordType::kDelete ? deletes : upserts)++;
+  }
+  if (dead != nullptr) {  // refused rows were not staged
+    for (size_t i = dead_before; i < dead->size(); ++i) {
+      ((*dead)[i].record->type == outbox::RecordType::kDelete ? deletes : upserts)--;
+    }
   }
   std::string keys;
   for (int t : m_->key_target) {
@@ -168,37 +171,36 @@ Status TableApplier::StageAndUpsert(const Encoded& enc, size_t begin, size_t end
       const std::string& q = m_->quoted_target[static_cast<size_t>(t)];
       set += q + " = EXCLUDED." + q + ", ";
     }
-    set += "_owsync_offset = EXCLUDED._owsync_offset, _owsync_extra = EXCLUDED._owsync_extra, "
-           "_owsync_deleted_at = NULL";
+    set +=
+        "_owsync_offset = EXCLUDED._owsync_offset, _owsync_extra = EXCLUDED._owsync_extra, "
+        "_owsync_deleted_at = NULL";
     OWSYNC_ASSIGN_OR_RETURN(
         PgResult res,
-        conn_->Exec("WITH up AS (INSERT INTO " + m_->qualified + " AS t (" + cols + ") SELECT " +
-                        cols + " FROM " + stage +
-                        " WHERE _owsync_deleted_at IS NULL ON CONFLICT (" + keys +
-                        ") DO UPDATE SET " + set + moves_forward +
-                        " RETURNING 1) SELECT count(*) FROM up",
-                    StatementDeadline()));
+        conn_->Exec(
+            "WITH up AS (INSERT INTO " + m_->qualified + " AS t (" + cols + ") SELECT " + cols +
+                " FROM " + stage + " WHERE _owsync_deleted_at IS NULL ON CONFLICT (" + keys +
+                ") DO UPDATE SET " + set + moves_forward + " RETURNING 1) SELECT count(*) FROM up",
+            StatementDeadline()));
     int64_t n = std::stoll(std::string(res.GetValue(0, 0)));
     stats->upserts += n;
     applied += n;
   }
   if (deletes > 0) {
     OWSYNC_ASSIGN_OR_RETURN(
-        PgResult res,
-        conn_->Exec("WITH up AS (INSERT INTO " + m_->qualified + " AS t (" + keys +
-                        ", _owsync_offset, _owsync_deleted_at) SELECT " + keys +
-                        ", _owsync_offset, now() FROM " + stage +
-                        " WHERE _owsync_deleted_at IS NOT NULL ON CONFLICT (" + keys +
-                        ") DO UPDATE SET _owsync_offset = EXCLUDED._owsync_offset, "
-                        "_owsync_deleted_at = COALESCE(t._owsync_deleted_at, "
-                        "EXCLUDED._owsync_deleted_at)" +
-                        moves_forward + " RETURNING 1) SELECT count(*) FROM up",
-                    StatementDeadline()));
+        PgResult res, conn_->Exec("WITH up AS (INSERT INTO " + m_->qualified + " AS t (" + keys +
+                                      ", _owsync_offset, _owsync_deleted_at) SELECT " + keys +
+                                      ", _owsync_offset, now() FROM " + stage +
+                                      " WHERE _owsync_deleted_at IS NOT NULL ON CONFLICT (" + keys +
+                                      ") DO UPDATE SET _owsync_offset = EXCLUDED._owsync_offset, "
+                                      "_owsync_deleted_at = COALESCE(t._owsync_deleted_at, "
+                                      "EXCLUDED._owsync_deleted_at)" +
+                                      moves_forward + " RETURNING 1) SELECT count(*) FROM up",
+                                  StatementDeadline()));
     int64_t n = std::stoll(std::string(res.GetValue(0, 0)));
     stats->tombstones += n;
     applied += n;
   }
-  int64_t not_applied = static_cast<int64_t>(end - begin) - applied;
+  int64_t not_applied = upserts + deletes - applied;
   if (not_applied > 0) {
     stats->skipped += not_applied;
     // Rows held back because the target is dirty: keep the target, log a manual conflict.
@@ -208,7 +210,8 @@ Status TableApplier::StageAndUpsert(const Encoded& enc, size_t begin, size_t end
             "WITH c AS (INSERT INTO sync_metadata.conflict_log (deployment_id, client_name, "
             "table_name, record_id, conflict_type, source_data, target_data, "
             "resolution_strategy, resolution_notes) SELECT NULLIF($1, '')::uuid, $2, $3, "
-            "left(" + KeyArray("s") +
+            "left(" +
+                KeyArray("s") +
                 ", 255), CASE WHEN s._owsync_deleted_at IS NULL THEN 'update_conflict' ELSE "
                 "'delete_conflict' END, to_jsonb(s), to_jsonb(t), 'manual', 'changed in "
                 "PostgreSQL since the last sync: PostgreSQL row kept, review pending' FROM " +
@@ -221,62 +224,90 @@ Status TableApplier::StageAndUpsert(const Encoded& enc, size_t begin, size_t end
   return Status::OK();
 }
 
-Status TableApplier::ApplyBisecting(const Encoded& enc, size_t begin, size_t end,
+Status TableApplier::ApplyBisecting(const Rows& rows, size_t begin, size_t end,
                                     std::vector<DeadLetter>* dead, ApplyStats* stats) {
   std::string sp = "_owsync_sp_" + std::to_string(++*name_seq_);
   OWSYNC_RETURN_IF_ERROR(Exec("SAVEPOINT " + sp));
   ApplyStats attempt;
-  Status st = StageAndUpsert(enc, begin, end, &attempt);
+  Status st = StageAndUpsert(rows, begin, end, nullptr, nullptr, &attempt);
   if (st.ok()) {
-    stats->upserts += attempt.upserts;
-    stats->tombstones += attempt.tombstones;
-    stats->skipped += attempt.skipped;
-    stats->conflicts += attempt.conflicts;
-    stats->bytes += attempt.bytes;
+    Accumulate(attempt, stats);
     return Exec("RELEASE SAVEPOINT " + sp);
   }
   if (!IsDataError(st) || conn_->is_broken()) return st;
   OWSYNC_RETURN_IF_ERROR(Exec("ROLLBACK TO SAVEPOINT " + sp));
   stats->bisections++;
   if (end - begin == 1) {
-    dead->push_back({enc.records[begin], st.message(), SqlStateOf(st)});
+    dead->push_back({rows[begin], st.message(), SqlStateOf(st)});
+    stats->dead_letters++;
     return Status::OK();
   }
   size_t mid = begin + (end - begin) / 2;
-  OWSYNC_RETURN_IF_ERROR(ApplyBisecting(enc, begin, mid, dead, stats));
-  return ApplyBisecting(enc, mid, end, dead, stats);
+  OWSYNC_RETURN_IF_ERROR(ApplyBisecting(rows, begin, mid, dead, stats));
+  return ApplyBisecting(rows, mid, end, dead, stats);
 }
 
 Status TableApplier::Apply(const std::vector<const outbox::Record*>& rows, bool try_direct,
-                           bool* direct_failed, std::vector<DeadLetter>* dead,
-                           ApplyStats* stats) {
+                           bool* direct_failed, std::vector<DeadLetter>* dead, ApplyStats* stats) {
   *direct_failed = false;
-  Encoded enc;
-  size_t dead_before = dead->size();
-  OWSYNC_RETURN_IF_ERROR(Encode(rows, &enc, dead));
-  stats->dead_letters += static_cast<int64_t>(dead->size() - dead_before);
-  if (enc.records.empty()) return Status::OK();
-  if (try_direct && !enc.has_deletes) {
-    // Every row new to the target: COPY into it directly. A key that exists (23505) or any
-    // data error rolls back to the savepoint and the staged path below decides row by row.
+  if (rows.empty()) return Status::OK();
+  bool has_deletes = false;
+  for (const outbox::Record* r : rows) has_deletes |= r->type == outbox::RecordType::kDelete;
+  const size_t dead_before = dead->size();
+  // The first pass over the rows encodes them, sets refused ones aside (*dead) and keeps the
+  // rest in `good`; later passes (fallback, bisection) send `good` only.
+  Rows good;
+  auto first_pass = [&](bool direct) -> Status {
+    good.clear();
+    dead->resize(dead_before);
     std::string sp = "_owsync_sp_" + std::to_string(++*name_seq_);
     OWSYNC_RETURN_IF_ERROR(Exec("SAVEPOINT " + sp));
     ApplyStats attempt;
-    Status st = CopyRange(m_->qualified, enc, 0, enc.records.size(), &attempt);
+    Status st = direct ? CopyRows(m_->qualified, rows, 0, rows.size(), dead, &good, &attempt)
+                       : StageAndUpsert(rows, 0, rows.size(), dead, &good, &attempt);
     if (st.ok()) {
-      stats->upserts += static_cast<int64_t>(enc.records.size());
-      stats->direct_copies++;
-      stats->bytes += attempt.bytes;
+      if (direct) {
+        attempt.upserts += static_cast<int64_t>(good.size());
+        attempt.direct_copies++;
+      }
+      attempt.dead_letters += static_cast<int64_t>(dead->size() - dead_before);
+      Accumulate(attempt, stats);
       return Exec("RELEASE SAVEPOINT " + sp);
     }
     if (!IsDataError(st) || conn_->is_broken()) return st;
-    *direct_failed = true;
     OWSYNC_RETURN_IF_ERROR(Exec("ROLLBACK TO SAVEPOINT " + sp));
+    return Status::DataError(st.message());
+  };
+  // Every row new to the target: COPY into it directly. A key that exists (23505) or a data
+  // error rolls back to the savepoint and the staged path below decides row by row.
+  if (try_direct && !has_deletes) {
+    Status st = first_pass(/*direct=*/true);
+    if (!IsDataError(st)) return st;
+    *direct_failed = true;
+  } else {
+    Status st = first_pass(/*direct=*/false);
+    if (!IsDataError(st)) return st;
   }
-  size_t dead_mid = dead->size();
-  OWSYNC_RETURN_IF_ERROR(ApplyBisecting(enc, 0, enc.records.size(), dead, stats));
-  stats->dead_letters += static_cast<int64_t>(dead->size() - dead_mid);
-  return Status::OK();
+  // A data error PostgreSQL raised (the COPY completed: errors are reported at its end, so
+  // `good` and *dead are complete). When it came from the direct path the staged path may
+  // well succeed; otherwise bisect down to the rows PostgreSQL refuses.
+  const size_t dead_known = dead->size();
+  stats->dead_letters += static_cast<int64_t>(dead_known - dead_before);
+  if (good.size() + (dead_known - dead_before) != rows.size()) {
+    return Status::Internal("COPY ended before every row was encoded");
+  }
+  return ApplyBisecting(good, 0, good.size(), dead, stats);
+}
+
+void TableApplier::Accumulate(const ApplyStats& a, ApplyStats* stats) {
+  stats->upserts += a.upserts;
+  stats->tombstones += a.tombstones;
+  stats->skipped += a.skipped;
+  stats->conflicts += a.conflicts;
+  stats->dead_letters += a.dead_letters;
+  stats->direct_copies += a.direct_copies;
+  stats->bisections += a.bisections;
+  stats->bytes += a.bytes;
 }
 
 Status TableApplier::ApplySnapshotEnd(const outbox::Record& end, ApplyStats* stats) {
@@ -297,11 +328,11 @@ Status TableApplier::ApplySnapshotEnd(const outbox::Record& end, ApplyStats* sta
           {ctx_->deployment_id, ctx_->client, m_->table}, StatementDeadline()));
   stats->conflicts += std::stoll(std::string(conflicts.GetValue(0, 0)));
   OWSYNC_ASSIGN_OR_RETURN(
-      PgResult res, conn_->Exec("UPDATE " + m_->qualified +
-                                    " SET _owsync_deleted_at = now(), _owsync_offset = " +
-                                    std::to_string(end.offset) + " WHERE _owsync_offset < " +
-                                    begin + " AND _owsync_deleted_at IS NULL AND NOT _owsync_dirty",
-                                StatementDeadline()));
+      PgResult res,
+      conn_->Exec("UPDATE " + m_->qualified + " SET _owsync_deleted_at = now(), _owsync_offset = " +
+                      std::to_string(end.offset) + " WHERE _owsync_offset < " + begin +
+                      " AND _owsync_deleted_at IS NULL AND NOT _owsync_dirty",
+                  StatementDeadline()));
   stats->tombstones += res.affected_rows();
   return Status::OK();
 }

@@ -34,32 +34,28 @@ class TableApplier {
   // Records refused are appended to *dead. Returns an error that is not a data error (the
   // caller rolls the transaction back); a Corruption when a row does not match its schema.
   [[nodiscard]] Status Apply(const std::vector<const outbox::Record*>& rows, bool try_direct,
-                             bool* direct_failed, std::vector<DeadLetter>* dead,
-                             ApplyStats* stats);
+                             bool* direct_failed, std::vector<DeadLetter>* dead, ApplyStats* stats);
 
   // Tombstones rows of the table last written below `end.snapshot_begin_offset` (the
   // snapshot did not carry them); dirty ones are logged as delete conflicts instead.
   [[nodiscard]] Status ApplySnapshotEnd(const outbox::Record& end, ApplyStats* stats);
 
  private:
-  struct Encoded {
-    std::string data;                           // COPY text lines
-    std::vector<std::pair<size_t, size_t>> spans;  // per row: start, length in data
-    std::vector<const outbox::Record*> records;    // per row
-    bool has_deletes = false;
-  };
-  [[nodiscard]] Status Encode(const std::vector<const outbox::Record*>& rows, Encoded* out,
-                              std::vector<DeadLetter>* dead);
-  [[nodiscard]] Status EncodeRow(const outbox::Record& r, std::string* line,
-                                 std::string* reason);
+  using Rows = std::vector<const outbox::Record*>;
+  [[nodiscard]] Status EncodeRow(const outbox::Record& r, std::string* line, std::string* reason);
   std::string CopyColumns() const;
-  // COPY rows [begin, end) of `enc` into `target` (a quoted relation name).
-  [[nodiscard]] Status CopyRange(const std::string& target, const Encoded& enc, size_t begin,
-                                 size_t end, ApplyStats* stats);
-  [[nodiscard]] Status StageAndUpsert(const Encoded& enc, size_t begin, size_t end,
-                                      ApplyStats* stats);
-  [[nodiscard]] Status ApplyBisecting(const Encoded& enc, size_t begin, size_t end,
+  // COPYs rows [begin, end) into `target` (a quoted relation name), encoding them in chunks
+  // while the earlier chunks travel (the COPY text of a batch never sits in memory whole).
+  // With `dead` (the first pass over the rows) rows whose values do not fit are left out,
+  // appended to *dead and the rows that fit to *good; without it every row must fit.
+  [[nodiscard]] Status CopyRows(const std::string& target, const Rows& rows, size_t begin,
+                                size_t end, std::vector<DeadLetter>* dead, Rows* good,
+                                ApplyStats* stats);
+  [[nodiscard]] Status StageAndUpsert(const Rows& rows, size_t begin, size_t end,
+                                      std::vector<DeadLetter>* dead, Rows* good, ApplyStats* stats);
+  [[nodiscard]] Status ApplyBisecting(const Rows& rows, size_t begin, size_t end,
                                       std::vector<DeadLetter>* dead, ApplyStats* stats);
+  static void Accumulate(const ApplyStats& attempt, ApplyStats* stats);
   [[nodiscard]] Status Exec(const std::string& sql);
   Deadline StatementDeadline() const;
   std::string KeyJoin(const std::string& a, const std::string& b) const;

@@ -1,7 +1,6 @@
 #include "shipper/tenant_catalog.h"
 
 #include <algorithm>
-
 #include <nlohmann/json.hpp>
 
 #include "shipper/batch.h"
@@ -9,10 +8,15 @@
 namespace owsync::shipper {
 
 size_t RecordBytes(const outbox::Record& record) {
-  size_t bytes = 64 + record.table.size();
-  for (const auto& v : record.key) bytes += 16 + v.bytes.size();
-  for (const auto& v : record.row) bytes += 16 + v.bytes.size();
-  for (const auto& c : record.columns) bytes += 48 + c.name.size() + c.declared_type.size();
+  // What the record occupies on the heap, allocator overhead included roughly (strings that
+  // do not fit the small-string buffer are allocations of their capacity).
+  auto heap = [](const std::string& s) { return s.capacity() > 15 ? s.capacity() + 16 : 0; };
+  size_t bytes = sizeof(outbox::Record) + heap(record.table) + heap(record.capture_token) + 32;
+  for (const auto& v : record.key) bytes += sizeof(outbox::Value) + heap(v.bytes);
+  for (const auto& v : record.row) bytes += sizeof(outbox::Value) + heap(v.bytes);
+  for (const auto& c : record.columns) {
+    bytes += sizeof(outbox::Column) + heap(c.name) + heap(c.declared_type);
+  }
   return bytes;
 }
 
@@ -74,10 +78,9 @@ Result<TenantCatalog> TenantCatalog::Load(PgConnection* conn, const std::string&
   OWSYNC_ASSIGN_OR_RETURN(catalog.quoted_schema_, conn->QuoteIdentifier(client));
   OWSYNC_RETURN_IF_ERROR(catalog.LoadTargets(conn, deadline));
   OWSYNC_ASSIGN_OR_RETURN(
-      PgResult saved,
-      conn->Exec("SELECT table_name, columns::text FROM " + catalog.quoted_schema_ +
-                     "._owsync_tables ORDER BY table_name",
-                 deadline));
+      PgResult saved, conn->Exec("SELECT table_name, columns::text FROM " + catalog.quoted_schema_ +
+                                     "._owsync_tables ORDER BY table_name",
+                                 deadline));
   for (int r = 0; r < saved.rows(); ++r) {
     std::string table(saved.GetValue(r, 0));
     auto it = catalog.tables_.find(table);
@@ -94,15 +97,14 @@ Result<TenantCatalog> TenantCatalog::Load(PgConnection* conn, const std::string&
 Status TenantCatalog::LoadTargets(PgConnection* conn, Deadline deadline) {
   OWSYNC_ASSIGN_OR_RETURN(
       PgResult res,
-      conn->ExecParams(
-          "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod),"
-          " COALESCE(a.attnum = ANY (i.indkey), false)"
-          " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-          " JOIN pg_attribute a ON a.attrelid = c.oid"
-          " LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary"
-          " WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND a.attnum > 0"
-          " AND NOT a.attisdropped ORDER BY c.relname, a.attnum",
-          {client_}, deadline));
+      conn->ExecParams("SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod),"
+                       " COALESCE(a.attnum = ANY (i.indkey), false)"
+                       " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                       " JOIN pg_attribute a ON a.attrelid = c.oid"
+                       " LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary"
+                       " WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND a.attnum > 0"
+                       " AND NOT a.attisdropped ORDER BY c.relname, a.attnum",
+                       {client_}, deadline));
   OWSYNC_ASSIGN_OR_RETURN(
       PgResult schema_exists,
       conn->ExecParams("SELECT 1 FROM pg_namespace WHERE nspname = $1", {client_}, deadline));

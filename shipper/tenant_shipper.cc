@@ -89,8 +89,7 @@ Status TenantShipper::Run() {
     if (!retry) return st;
     std::uniform_int_distribution<int64_t> jitter(backoff / 2, backoff);
     int64_t wait = jitter(rng);
-    logger_->Warn("tenant {}: {} — retrying in {} ms", options_.client, st.ToString(),
-                  wait / 1000);
+    logger_->Warn("tenant {}: {} — retrying in {} ms", options_.client, st.ToString(), wait / 1000);
     for (int64_t slept = 0; slept < wait && !stop_.load(); slept += 50'000) {
       clock_->SleepForMicros(std::min<int64_t>(50'000, wait - slept));
     }
@@ -107,8 +106,7 @@ Status TenantShipper::RunOnce(bool* retry) {
   connect_options.application_name = "owsync ship " + client;
   auto connect = [&]() {
     return PgConnection::Connect(clock_, options_.url,
-                                 Deadline::After(clock_, options_.connect_micros),
-                                 connect_options);
+                                 Deadline::After(clock_, options_.connect_micros), connect_options);
   };
   OWSYNC_ASSIGN_OR_RETURN(PgConnection conn, connect());
   auto deadline = [&] { return Deadline::After(clock_, options_.statement_micros); };
@@ -118,12 +116,12 @@ Status TenantShipper::RunOnce(bool* retry) {
     return offset_or.status();
   }
   TenantOffset offset = *offset_or;
-  const std::string rebase = "`owsync tenant rebase " + client + " --outbox " +
-                             options_.outbox_dir + "`";
+  const std::string rebase =
+      "`owsync tenant rebase " + client + " --outbox " + options_.outbox_dir + "`";
   outbox::OutboxReaderOptions reader_options;
   reader_options.ignore_watermark = options_.ignore_watermark;
-  auto reader_or = outbox::OutboxReader::Open(fs_, options_.outbox_dir, offset.acked_offset + 1,
-                                              reader_options);
+  auto reader_or =
+      outbox::OutboxReader::Open(fs_, options_.outbox_dir, offset.acked_offset + 1, reader_options);
   if (!reader_or.ok()) {
     *retry = false;
     if (reader_or.status().code() == StatusCode::kFailedPrecondition) {
@@ -131,8 +129,7 @@ Status TenantShipper::RunOnce(bool* retry) {
           "tenant '" + client + "': PostgreSQL acknowledged up to offset " +
           std::to_string(offset.acked_offset) + " but the outbox no longer holds offset " +
           std::to_string(offset.acked_offset + 1) + " (" + reader_or.status().message() +
-          "); nothing is skipped: re-snapshot the tenant and accept the new outbox with " +
-          rebase);
+          "); nothing is skipped: re-snapshot the tenant and accept the new outbox with " + rebase);
     }
     return reader_or.status();
   }
@@ -206,8 +203,7 @@ Status TenantShipper::RunOnce(bool* retry) {
       }
       // At the watermark: wait for the writer to publish more (backing off while idle).
       int64_t wait = options_.sync_interval_micros > 0 ? options_.sync_interval_micros : poll;
-      for (int64_t slept = 0; slept < wait && !pipe.stop.load() && !stop_.load();
-           slept += 50'000) {
+      for (int64_t slept = 0; slept < wait && !pipe.stop.load() && !stop_.load(); slept += 50'000) {
         clock_->SleepForMicros(std::min<int64_t>(50'000, wait - slept));
       }
       poll = std::min(poll * 2, kMaxPollMicros);
@@ -296,8 +292,8 @@ Status TenantShipper::RunOnce(bool* retry) {
       if (epoch == 0) return Status::Aborted("tenant " + client + ": not the leader any more");
       Result<BatchOutcome> outcome = applier.Apply(&conn, batch, epoch);
       while (!outcome.ok() && outcome.status().retryable() && !stop_.load()) {
-        logger_->Warn("tenant {}: batch {}..{} failed ({}); retrying", client,
-                      batch.first_offset(), batch.last_offset(), outcome.status().ToString());
+        logger_->Warn("tenant {}: batch {}..{} failed ({}); retrying", client, batch.first_offset(),
+                      batch.last_offset(), outcome.status().ToString());
         {
           std::lock_guard<std::mutex> lock(mu_);
           progress_.retries++;

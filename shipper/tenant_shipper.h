@@ -28,11 +28,11 @@ struct TenantShipperOptions {
   std::string url;      // PostgreSQL URL of the runtime role
   std::string cluster;  // the lease whose epoch fences the batches
   size_t batch_rows = 5000;
-  size_t batch_bytes = 16 << 20;
-  size_t queue_bytes = 64 << 20;  // decoded records in flight (one larger record may pass)
+  size_t batch_bytes = 8 << 20;
+  size_t queue_bytes = 24 << 20;     // decoded records in flight (one larger record may pass)
   int64_t sync_interval_micros = 0;  // 0 = continuous
-  bool once = false;  // stop (OK) once everything durable at start is acknowledged
-  bool ignore_watermark = false;  // offline replay of a dead writer's outbox
+  bool once = false;                 // stop (OK) once everything durable at start is acknowledged
+  bool ignore_watermark = false;     // offline replay of a dead writer's outbox
   bool write_acked_file = true;
   int64_t ack_file_interval_micros = 1'000'000;
   int64_t statement_micros = 300'000'000;
