@@ -46,6 +46,15 @@ Status ShipRunner::Run() {
     int64_t now = clock_->MonotonicMicros();
     if (now >= next_scan) {
       Result<std::map<std::string, std::string>> tenants = FindTenants(fs_, options_.outbox_root);
+      if (!tenants.ok() && tenants.status().IsNotFound() && !options_.once) {
+        // The root appears with the first capture: wait for it instead of exiting.
+        if (!root_missing_logged_) {
+          logger_->Warn("outbox root {} does not exist yet; looking again every {} s",
+                        options_.outbox_root, options_.rescan_micros / 1'000'000);
+          root_missing_logged_ = true;
+        }
+        tenants = std::map<std::string, std::string>{};
+      }
       if (!tenants.ok()) return tenants.status();
       if (tenants->empty() && options_.once) {
         return Status::NotFound("no tenant outbox (a directory with an IDENTITY file) under " +

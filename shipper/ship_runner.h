@@ -69,6 +69,7 @@ class ShipRunner {
   ShipRunnerOptions options_;
   const EpochSource* epochs_;
   std::atomic<bool> stop_{false};
+  bool root_missing_logged_ = false;
   mutable std::mutex mu_;
   std::map<std::string, std::unique_ptr<Slot>> slots_;
 };

@@ -382,16 +382,33 @@ TEST_F(TenantProvisionerTest, TenantRegisteredToAnotherHostIsRefused) {
   EXPECT_EQ(Q("SELECT has_schema_privilege($1, $2, 'USAGE')", {other->role, client_}), "f");
 }
 
-TEST_F(TenantProvisionerTest, ChangedKeyIsRefused) {
+TEST_F(TenantProvisionerTest, ChangedKeyNeedsMigrateWhichKeepsTheOldTableAside) {
   ASSERT_TRUE(Provision(Request({TagTable()})).ok());
+  ASSERT_EQ(Q("INSERT INTO \"" + client_ +
+              "\".tag (id, user_id, name, _owsync_offset) VALUES "
+              "('1', 'u', 'kept', 5) RETURNING 1"),
+            "1");
   ProvisionTable rekeyed = TagTable();
   rekeyed.columns[2].key_position = 0;  // key (id) instead of (id, user_id)
-  auto report = Provision(Request({rekeyed}, /*migrate=*/true));
-  ASSERT_FALSE(report.ok());
-  EXPECT_EQ(report.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_NE(report.status().message().find("primary key in PostgreSQL is (id, user_id)"),
+  auto refused = Provision(Request({rekeyed}));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("primary key in PostgreSQL is (id, user_id)"),
             std::string::npos)
-      << report.status().ToString();
+      << refused.status().ToString();
+  EXPECT_NE(refused.status().message().find("--migrate"), std::string::npos);
+  auto report = Provision(Request({rekeyed}, /*migrate=*/true));
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  // The old rows stay, under another name; the table is new, keyed by id alone.
+  EXPECT_EQ(Q("SELECT name FROM \"" + client_ + "\".tag__owsync_old_1"), "kept");
+  EXPECT_EQ(Q("SELECT count(*) FROM \"" + client_ + "\".tag"), "0");
+  EXPECT_EQ(Q("SELECT string_agg(a.attname, ',') FROM pg_index i JOIN pg_attribute a ON "
+              "a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) WHERE i.indisprimary AND "
+              "i.indrelid = (quote_ident($1) || '.tag')::regclass",
+              {client_}),
+            "id");
+  EXPECT_EQ(Q("SELECT count(*) FROM \"" + client_ + "\"._owsync_tables WHERE table_name = 'tag'"),
+            "0");
 }
 
 TEST_F(TenantProvisionerTest, WithoutDbInitItSaysSo) {
