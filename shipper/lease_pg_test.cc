@@ -143,10 +143,12 @@ TEST_F(LeaseTest, AfterExpiryTheSecondNodeAcquiresWithAHigherEpoch) {
 }
 
 TEST_F(LeaseTest, OwnLeaseExpiredAtTheServerIsReacquiredWithANewEpoch) {
-  auto a = NewLease("a", 200'000);
+  // A lease long enough that a slow round trip (sanitizers, a loaded machine) still leaves
+  // time held by our own clock.
+  auto a = NewLease("a", 1'500'000);
   ASSERT_TRUE(Acquire(*a));
   const int64_t first = a->epoch();
-  SleepMicros(300'000);
+  SleepMicros(1'800'000);
   ASSERT_TRUE(Acquire(*a));
   EXPECT_GT(a->epoch(), first);
   EXPECT_EQ(Row("heartbeat_count"), "0");
@@ -174,10 +176,10 @@ TEST_F(LeaseTest, ReleaseHandsOverAtOnceAndEpochsStrictlyIncrease) {
 }
 
 TEST_F(LeaseTest, ReleaseOfALeaseTakenOverChangesNothing) {
-  auto a = NewLease("a", 200'000);
+  auto a = NewLease("a", 1'500'000);
   auto b = NewLease("b", 10'000'000);
   ASSERT_TRUE(Acquire(*a));
-  SleepMicros(300'000);
+  SleepMicros(1'800'000);
   ASSERT_TRUE(Acquire(*b));
   ASSERT_TRUE(a->Release().ok());
   EXPECT_EQ(Row("leader_id"), b->node_id());
