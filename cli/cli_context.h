@@ -27,13 +27,13 @@ struct CliContext {
 };
 
 // Each adds its subcommands to `app`; the callbacks set ctx->exit_code.
-void AddDbCommands(CLI::App* app, CliContext* ctx);       // cli/db_command.cc
-void AddTestenvCommand(CLI::App* app, CliContext* ctx);   // cli/testenv_command.cc
-void AddDemoCommand(CLI::App* app, CliContext* ctx);      // cli/demo_command.cc
-void AddCaptureCommand(CLI::App* app, CliContext* ctx);   // cli/capture_command.cc
-void AddOutboxCommands(CLI::App* app, CliContext* ctx);   // cli/outbox_command.cc
-void AddWorkloadCommand(CLI::App* app, CliContext* ctx);  // cli/workload_command.cc
-void AddVerifyCommand(CLI::App* app, CliContext* ctx);    // cli/verify_command.cc
+void AddDbCommands(CLI::App* app, CliContext* ctx);        // cli/db_command.cc
+void AddTestenvCommand(CLI::App* app, CliContext* ctx);    // cli/testenv_command.cc
+void AddDemoCommand(CLI::App* app, CliContext* ctx);       // cli/demo_command.cc
+void AddCaptureCommand(CLI::App* app, CliContext* ctx);    // cli/capture_command.cc
+void AddOutboxCommands(CLI::App* app, CliContext* ctx);    // cli/outbox_command.cc
+void AddWorkloadCommand(CLI::App* app, CliContext* ctx);   // cli/workload_command.cc
+void AddVerifyCommand(CLI::App* app, CliContext* ctx);     // cli/verify_command.cc
 void AddProvisionCommand(CLI::App* app, CliContext* ctx);  // cli/provision_command.cc
 void AddShipCommands(CLI::App* app, CliContext* ctx);  // cli/ship_command.cc: ship, replay, tenant
 

@@ -19,17 +19,6 @@ using shipper::PgType;
 constexpr size_t kCopyChunkBytes = 1 << 20;
 constexpr const char* kRows = "pg_temp._owsync_verify_rows";
 
-// The PgType whose COPY text rules fit a target column of type `format_type`.
-PgType TypeOfTarget(std::string_view t) {
-  if (t == "bigint" || t == "integer" || t == "smallint") return PgType::kBigint;
-  if (t == "boolean") return PgType::kBoolean;
-  if (t == "double precision" || t == "real") return PgType::kDouble;
-  if (t.starts_with("numeric")) return PgType::kNumeric;
-  if (t == "bytea") return PgType::kBytea;
-  if (t == "jsonb" || t == "json") return PgType::kJsonb;
-  return PgType::kText;
-}
-
 // A value as the report shows it: NULL, or quoted and cut after 60 characters.
 std::string Show(const std::string& e) {
   return "CASE WHEN (" + e + ") IS NULL THEN 'NULL' WHEN length((" + e +
@@ -110,7 +99,7 @@ Result<bool> TableVerifier::Plan(const capture::TableInfo& table, VerifyTable* o
       if (res.GetValue(r, 0) == col.name) {
         c.in_target = true;
         c.target_type = std::string(res.GetValue(r, 1));
-        c.type = TypeOfTarget(c.target_type);
+        c.type = shipper::PgTypeFromFormatType(c.target_type);
       }
     }
     if (c.key && !c.in_target) {

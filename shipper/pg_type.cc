@@ -89,4 +89,14 @@ bool PgTypeIsToastable(PgType type) {
   return type == PgType::kText || type == PgType::kBytea || type == PgType::kJsonb;
 }
 
+PgType PgTypeFromFormatType(std::string_view t) {
+  if (t == "bigint" || t == "integer" || t == "smallint") return PgType::kBigint;
+  if (t == "boolean") return PgType::kBoolean;
+  if (t == "double precision" || t == "real") return PgType::kDouble;
+  if (t.starts_with("numeric")) return PgType::kNumeric;
+  if (t == "bytea") return PgType::kBytea;
+  if (t == "jsonb" || t == "json") return PgType::kJsonb;
+  return PgType::kText;
+}
+
 }  // namespace owsync::shipper

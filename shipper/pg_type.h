@@ -25,6 +25,10 @@ enum class PgType {
 // REAL, FLOA or DOUB -> double; otherwise NUMERIC affinity -> numeric).
 PgType PgTypeForDeclared(std::string_view declared_type);
 
+// The PgType whose value rules fit an existing PostgreSQL column of type `format_type` (as
+// format_type() spells it: "bigint", "numeric(10,2)", ...); text for types owsync does not map.
+PgType PgTypeFromFormatType(std::string_view format_type);
+
 // The SQL spelling: "bigint", "boolean", "double precision", "numeric", "text", "bytea",
 // "jsonb".
 std::string_view PgTypeSql(PgType type);

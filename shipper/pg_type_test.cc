@@ -105,5 +105,20 @@ TEST(PgTypeTest, SqlSpellingAndToastability) {
   EXPECT_FALSE(PgTypeIsToastable(PgType::kNumeric));
 }
 
+TEST(PgTypeTest, ExistingColumnTypesMapBackToTheirRules) {
+  EXPECT_EQ(PgTypeFromFormatType("bigint"), PgType::kBigint);
+  EXPECT_EQ(PgTypeFromFormatType("integer"), PgType::kBigint);
+  EXPECT_EQ(PgTypeFromFormatType("boolean"), PgType::kBoolean);
+  EXPECT_EQ(PgTypeFromFormatType("double precision"), PgType::kDouble);
+  EXPECT_EQ(PgTypeFromFormatType("numeric(10,2)"), PgType::kNumeric);
+  EXPECT_EQ(PgTypeFromFormatType("bytea"), PgType::kBytea);
+  EXPECT_EQ(PgTypeFromFormatType("jsonb"), PgType::kJsonb);
+  EXPECT_EQ(PgTypeFromFormatType("character varying(20)"), PgType::kText);
+  for (PgType t : {PgType::kBigint, PgType::kBoolean, PgType::kDouble, PgType::kNumeric,
+                   PgType::kText, PgType::kBytea, PgType::kJsonb}) {
+    EXPECT_EQ(PgTypeFromFormatType(PgTypeSql(t)), t) << PgTypeSql(t);
+  }
+}
+
 }  // namespace
 }  // namespace owsync::shipper

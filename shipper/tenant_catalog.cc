@@ -22,16 +22,6 @@ size_t RecordBytes(const outbox::Record& record) {
 
 namespace {
 
-PgType PgTypeFromFormatType(std::string_view t) {
-  if (t == "bigint" || t == "integer" || t == "smallint") return PgType::kBigint;
-  if (t == "boolean") return PgType::kBoolean;
-  if (t == "double precision" || t == "real") return PgType::kDouble;
-  if (t.starts_with("numeric")) return PgType::kNumeric;
-  if (t == "bytea") return PgType::kBytea;
-  if (t == "jsonb" || t == "json") return PgType::kJsonb;
-  return PgType::kText;
-}
-
 bool IsSyncColumn(std::string_view name) { return name.starts_with("_owsync_"); }
 
 }  // namespace

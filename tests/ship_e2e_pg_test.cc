@@ -70,18 +70,18 @@ TEST_P(ShipE2eTest, ChangesOfEveryKindArriveAndVerifyIsEqual) {
       "INSERT INTO legacy VALUES ('L2', 'two');"
       "DELETE FROM \"sp ace \"\"q\"\"\";");
   ASSERT_NO_FATAL_FAILURE(CaptureShipVerify());
-  EXPECT_EQ(Query("SELECT name, _owsync_deleted_at IS NULL FROM " + Table("user") +
-                  " WHERE id = 'u1b'"),
-            (Rows{{"Anne", "t"}}));
-  EXPECT_EQ(Query("SELECT _owsync_deleted_at IS NOT NULL FROM " + Table("user") +
-                  " WHERE id = 'u1'"),
-            (Rows{{"t"}}));
-  EXPECT_EQ(Query("SELECT a, b, v, _owsync_deleted_at IS NOT NULL FROM " + Table("pair") +
-                  " ORDER BY a"),
-            (Rows{{"1", "x", "one", "t"}, {"2", "y", "deux", "f"}}));
-  EXPECT_EQ(Query("SELECT \"we\"\"ird col\", \"ünï cödé\" FROM " + Table("user") +
-                  " WHERE id = 'u1b'"),
-            (Rows{{"w", "ü"}}));
+  EXPECT_EQ(
+      Query("SELECT name, _owsync_deleted_at IS NULL FROM " + Table("user") + " WHERE id = 'u1b'"),
+      (Rows{{"Anne", "t"}}));
+  EXPECT_EQ(
+      Query("SELECT _owsync_deleted_at IS NOT NULL FROM " + Table("user") + " WHERE id = 'u1'"),
+      (Rows{{"t"}}));
+  EXPECT_EQ(
+      Query("SELECT a, b, v, _owsync_deleted_at IS NOT NULL FROM " + Table("pair") + " ORDER BY a"),
+      (Rows{{"1", "x", "one", "t"}, {"2", "y", "deux", "f"}}));
+  EXPECT_EQ(
+      Query("SELECT \"we\"\"ird col\", \"ünï cödé\" FROM " + Table("user") + " WHERE id = 'u1b'"),
+      (Rows{{"w", "ü"}}));
 
   // INSERT OR REPLACE through the secondary UNIQUE key deletes row 1 without a trigger: the
   // copy keeps it until a snapshot of the table ends, which tombstones it.
@@ -94,9 +94,9 @@ TEST_P(ShipE2eTest, ChangesOfEveryKindArriveAndVerifyIsEqual) {
                 .exit_code,
             0);
   ASSERT_NO_FATAL_FAILURE(CaptureShipVerify());
-  EXPECT_EQ(Query("SELECT id, _owsync_deleted_at IS NOT NULL FROM " + Table("person") +
-                  " ORDER BY id"),
-            (Rows{{"1", "t"}, {"2", "f"}}));
+  EXPECT_EQ(
+      Query("SELECT id, _owsync_deleted_at IS NOT NULL FROM " + Table("person") + " ORDER BY id"),
+      (Rows{{"1", "t"}, {"2", "f"}}));
   // A re-inserted key comes back to life.
   Sql("INSERT INTO pair VALUES (1, 'x', 'again')");
   ASSERT_NO_FATAL_FAILURE(CaptureShipVerify());
@@ -119,8 +119,7 @@ TEST_P(ShipE2eTest, EdgeValuesAreExactAndMisfitsAreDeadLetteredWithReason) {
     sqlite3_bind_double(s, 4, std::numeric_limits<double>::infinity());
     sqlite3_bind_int64(s, 5, 1);
     sqlite3_bind_text(s, 6, "{\"k\": \"\\\\u0000 is text\"}", -1, SQLITE_STATIC);
-    sqlite3_bind_blob(s, 7, all_bytes.data(), static_cast<int>(all_bytes.size()),
-                      SQLITE_STATIC);
+    sqlite3_bind_blob(s, 7, all_bytes.data(), static_cast<int>(all_bytes.size()), SQLITE_STATIC);
   });
   BindAndStep(ins, [&](sqlite3_stmt* s) {
     sqlite3_bind_text(s, 1, "min", -1, SQLITE_STATIC);
@@ -143,12 +142,10 @@ TEST_P(ShipE2eTest, EdgeValuesAreExactAndMisfitsAreDeadLetteredWithReason) {
   Sql("INSERT INTO v (id, r) VALUES ('denormal', 4.9406564584124654e-324)");
   // Misfits: NUL in text, invalid UTF-8, text in a BIGINT column, 1.5 in BIGINT, 2 in a
   // BOOLEAN, a \u0000 escape in JSON, text that is not JSON, inf in JSON.
-  BindAndStep("INSERT INTO v (id, t) VALUES ('nul', ?)", [](sqlite3_stmt* s) {
-    sqlite3_bind_text(s, 1, "a\0b", 3, SQLITE_STATIC);
-  });
-  BindAndStep("INSERT INTO v (id, t) VALUES ('badutf8', ?)", [](sqlite3_stmt* s) {
-    sqlite3_bind_text(s, 1, "\xff\xfe", 2, SQLITE_STATIC);
-  });
+  BindAndStep("INSERT INTO v (id, t) VALUES ('nul', ?)",
+              [](sqlite3_stmt* s) { sqlite3_bind_text(s, 1, "a\0b", 3, SQLITE_STATIC); });
+  BindAndStep("INSERT INTO v (id, t) VALUES ('badutf8', ?)",
+              [](sqlite3_stmt* s) { sqlite3_bind_text(s, 1, "\xff\xfe", 2, SQLITE_STATIC); });
   Sql("INSERT INTO v (id, n) VALUES ('textint', 'twelve');"
       "INSERT INTO v (id, n) VALUES ('realint', 1.5);"
       "INSERT INTO v (id, flag) VALUES ('bool2', 2);"
@@ -171,15 +168,14 @@ TEST_P(ShipE2eTest, EdgeValuesAreExactAndMisfitsAreDeadLetteredWithReason) {
                                "bdbebfc0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbd"
                                "cdddedfe0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafb"
                                "fcfdfeff")}),
-            (Rows{{"日本語 🎉", "9223372036854775807", "Infinity", "true", "\\u0000 is text",
-                   "256", "t"}}));
+            (Rows{{"日本語 🎉", "9223372036854775807", "Infinity", "true", "\\u0000 is text", "256",
+                   "t"}}));
   EXPECT_EQ(Query("SELECT n::text, r::text, flag::text, length(data) FROM " + Table("v") +
                   " WHERE id = 'min'"),
             (Rows{{"-9223372036854775808", "-Infinity", "false", "0"}}));
   // SQLite itself keeps -0.0 in a REAL column as the integer 0 (its small-integer storage of
   // reals): the copy has what SQLite has.
-  EXPECT_EQ(Query("SELECT r::text FROM " + Table("v") + " WHERE id = 'negzero'"),
-            (Rows{{"0"}}));
+  EXPECT_EQ(Query("SELECT r::text FROM " + Table("v") + " WHERE id = 'negzero'"), (Rows{{"0"}}));
   EXPECT_EQ(Query("SELECT r = 4.9406564584124654e-324::float8 FROM " + Table("v") +
                   " WHERE id = 'denormal'"),
             (Rows{{"t"}}));
@@ -188,10 +184,10 @@ TEST_P(ShipE2eTest, EdgeValuesAreExactAndMisfitsAreDeadLetteredWithReason) {
     const char* id;
     const char* reason_part;
   };
-  for (const Misfit& m : {Misfit{"nul", "NUL"}, Misfit{"badutf8", "UTF-8"},
-                          Misfit{"textint", "bigint"}, Misfit{"realint", "bigint"},
-                          Misfit{"bool2", "boolean"}, Misfit{"jsonnul", "u0000"},
-                          Misfit{"notjson", "JSON"}, Misfit{"jsoninf", "json"}}) {
+  for (const Misfit& m :
+       {Misfit{"nul", "NUL"}, Misfit{"badutf8", "UTF-8"}, Misfit{"textint", "bigint"},
+        Misfit{"realint", "bigint"}, Misfit{"bool2", "boolean"}, Misfit{"jsonnul", "u0000"},
+        Misfit{"notjson", "JSON"}, Misfit{"jsoninf", "json"}}) {
     SCOPED_TRACE(m.id);
     EXPECT_EQ(Query("SELECT count(*) FROM " + Table("v") + " WHERE id = $1", {m.id}),
               (Rows{{"0"}}));
@@ -243,9 +239,9 @@ TEST_P(ShipE2eTest, UnprovisionedTableStopsTheTenantUntilMigrate) {
   CliRun s = Ship();
   EXPECT_NE(s.exit_code, 0);
   EXPECT_NE(s.err.find("provision --migrate"), std::string::npos) << s.err;
-  EXPECT_EQ(Query("SELECT count(*) FROM sync_metadata.dead_letters WHERE client_name = $1",
-                  {client_}),
-            (Rows{{"0"}}));
+  EXPECT_EQ(
+      Query("SELECT count(*) FROM sync_metadata.dead_letters WHERE client_name = $1", {client_}),
+      (Rows{{"0"}}));
   ASSERT_EQ(Provision(/*migrate=*/true).exit_code, 0);
   ASSERT_NO_FATAL_FAILURE(CaptureShipVerify());
   EXPECT_EQ(Query("SELECT extra, _owsync_extra FROM " + Table("a")), (Rows{{"e", std::nullopt}}));
@@ -364,9 +360,7 @@ TEST_P(ShipFixtureTest, OpenWebUiWorkloadConverges) {
   ASSERT_EQ(w.exit_code, 0) << w.err;
   ASSERT_EQ(Provision().exit_code, 0);
   ASSERT_NO_FATAL_FAILURE(CaptureShipVerify());
-  ASSERT_EQ(Owsync({"workload", "--db", db_path(), "--ops", "300", "--seed", "8"})
-                .exit_code,
-            0);
+  ASSERT_EQ(Owsync({"workload", "--db", db_path(), "--ops", "300", "--seed", "8"}).exit_code, 0);
   // INSERT OR REPLACE collisions delete rows without triggers: a re-snapshot catches them.
   ASSERT_EQ(
       Owsync({"capture", "--db", db_path(), "--outbox", outbox_dir(), "--once", "--resnapshot"})

@@ -52,19 +52,11 @@ void ShipTestFixture::InitFromFixture(const std::string& name) {
 
 CliRun ShipTestFixture::Owsync(const std::vector<std::string>& args,
                                const std::map<std::string, std::string>& env) {
-  std::map<std::string, std::string> e = {
-      {"DATABASE_URL", runtime_url_},     {"ADMIN_DATABASE_URL", pg_->admin_url},
-      {"HOST_NAME", host_->name},       {"CLUSTER_NAME", host_->cluster},
-      {"LEASE_DURATION", "3"},          {"LOG_LEVEL", "warn"}};
-  for (const auto& [k, v] : env) e[k] = v;
-  std::vector<std::string> overrides;
-  for (const auto& [k, v] : e) overrides.push_back(k + "=" + v);
   // The real binary in a child process: its own signals, threads and exit.
   cli::ChildProcessOptions o;
   o.argv = {OWSYNC_BINARY_PATH};
   o.argv.insert(o.argv.end(), args.begin(), args.end());
-  o.env = cli::EnvironmentWith(overrides, {"DATABASE_URL_FILE", "ADMIN_DATABASE_URL_FILE",
-                                           "LOCK_DATABASE_URL*", "ROLE", "BATCH_*"});
+  o.env = OwsyncEnvironment(env);
   std::string out_path = dir_->Child("cli-" + std::to_string(++runs_) + ".log");
   o.output_path = out_path;
   CliRun run;
@@ -84,7 +76,6 @@ CliRun ShipTestFixture::Owsync(const std::vector<std::string>& args,
 
 std::vector<std::string> ShipTestFixture::OwsyncEnvironment(
     const std::map<std::string, std::string>& env) {
-  // The same settings as Owsync().
   std::map<std::string, std::string> e = {
       {"DATABASE_URL", runtime_url_}, {"ADMIN_DATABASE_URL", pg_->admin_url},
       {"HOST_NAME", host_->name},     {"CLUSTER_NAME", host_->cluster},
@@ -109,15 +100,15 @@ Result<cli::ChildProcess> ShipTestFixture::StartOwsync(
 }
 
 CliRun ShipTestFixture::Provision(bool migrate) {
-  std::vector<std::string> args = {"provision", "--client", client_, "--host", host_->name,
-                                    "--db", db_path()};
+  std::vector<std::string> args = {"provision", "--client", client_,  "--host",
+                                   host_->name, "--db",     db_path()};
   if (migrate) args.push_back("--migrate");
   return Owsync(args);
 }
 
 CliRun ShipTestFixture::Capture() {
-  return Owsync({"capture", "--db", db_path(), "--outbox", outbox_dir(), "--client", client_,
-                 "--once"});
+  return Owsync(
+      {"capture", "--db", db_path(), "--outbox", outbox_dir(), "--client", client_, "--once"});
 }
 
 CliRun ShipTestFixture::Ship() {
@@ -125,8 +116,8 @@ CliRun ShipTestFixture::Ship() {
 }
 
 CliRun ShipTestFixture::Verify(bool strict) {
-  std::vector<std::string> args = {"verify", "--db", db_path(), "--client", client_,
-                                   "--outbox", outbox_dir()};
+  std::vector<std::string> args = {"verify", "--db",     db_path(),   "--client",
+                                   client_,  "--outbox", outbox_dir()};
   if (strict) args.push_back("--strict");
   return Owsync(args);
 }
