@@ -26,7 +26,7 @@ start=$(date +%s)
 step() { echo; echo "=== soak.sh [$(($(date +%s) - start))s] $*"; }
 
 targets=(owsync capture_crash_test capture_power_loss_test capture_migration_test
-         capture_restore_test capture_disk_full_test)
+         capture_restore_test capture_disk_full_test ship_crash_pg_test)
 step "build $flavour: ${targets[*]}"
 ./scripts/build.sh "$flavour" "${targets[@]}"
 bin=build/$flavour
@@ -35,6 +35,8 @@ step "capture_crash_test --kills $kills --seed $seed"
 "$bin/tests/capture_crash_test" --kills "$kills" --seed "$seed"
 step "capture_power_loss_test --kills $kills --seed $seed"
 "$bin/tests/capture_power_loss_test" --kills "$kills" --seed "$seed"
+step "ship_crash_pg_test --kills $kills --pg-restarts 5 --seed $seed (its own PostgreSQL)"
+"$bin/tests/ship_crash_pg_test" --kills "$kills" --pg-restarts 5 --seed "$seed"
 for i in $(seq 1 "$repeat"); do
   step "round $i/$repeat: migration, restore, disk faults"
   "$bin/tests/capture_migration_test"
