@@ -47,6 +47,13 @@ struct ReplayArgs {
   int lease_wait_seconds = 60;
 };
 
+struct IntervalArgs {
+  std::string client;
+  std::string interval;
+  std::string to;
+  std::string to_file;
+};
+
 struct RebaseArgs {
   std::string client;
   std::string outbox;
@@ -244,6 +251,32 @@ int RunRebase(const RebaseArgs& a, CliContext* ctx) {
   return 0;
 }
 
+int RunInterval(const IntervalArgs& a, CliContext* ctx) {
+  auto micros = shipper::ParseSyncInterval(a.interval);
+  if (!micros.ok()) {
+    return Fail("tenant interval",
+                Status::InvalidArgument("'" + a.interval + "' " + micros.status().message()));
+  }
+  auto url = ResolveDatabaseUrl({"--to", a.to, "--to-file", a.to_file, "DATABASE_URL"}, ctx);
+  if (!url.ok()) return Fail("tenant interval", url.status());
+  auto conn = PgConnection::Connect(ctx->clock, *url, Deadline::After(ctx->clock, 10'000'000));
+  if (!conn.ok()) return Fail("tenant interval", conn.status());
+  auto res = conn->ExecParams(
+      "UPDATE sync_metadata.client_deployments SET config = COALESCE(config, '{}'::jsonb) || "
+      "jsonb_build_object('sync_interval', $2::text), updated_at = now() WHERE client_name = $1 "
+      "RETURNING 1",
+      {a.client, a.interval}, Deadline::After(ctx->clock, 30'000'000));
+  if (!res.ok()) return Fail("tenant interval", res.status());
+  if (res->rows() == 0) {
+    return Fail("tenant interval",
+                Status::NotFound("tenant '" + a.client + "' is not registered to this host"));
+  }
+  std::cout << "tenant " << a.client << ": sync interval "
+            << (*micros == 0 ? std::string("continuous") : a.interval)
+            << " (takes effect when the shipper next starts the tenant)\n";
+  return 0;
+}
+
 }  // namespace
 
 void AddShipCommands(CLI::App* app, CliContext* ctx) {
@@ -300,6 +333,19 @@ void AddShipCommands(CLI::App* app, CliContext* ctx) {
   rebase->add_option("--to", rebase_args->to, "PostgreSQL URL without a password");
   rebase->add_option("--to-file", rebase_args->to_file, "File holding the PostgreSQL URL");
   rebase->callback([rebase_args, ctx] { ctx->exit_code = RunRebase(*rebase_args, ctx); });
+
+  auto interval_args = std::make_shared<IntervalArgs>();
+  CLI::App* interval = tenant->add_subcommand(
+      "interval",
+      "Set how often CLIENT is shipped: continuous (the default), 1m, 5m, hourly, daily, or any "
+      "duration (60, 90s, 2h). Stored in sync_metadata.client_deployments.config; overrides "
+      "DEFAULT_SYNC_INTERVAL for this tenant from the next start of its shipping.");
+  interval->add_option("client", interval_args->client, "Tenant name")->required();
+  interval->add_option("interval", interval_args->interval, "continuous|1m|5m|hourly|daily|...")
+      ->required();
+  interval->add_option("--to", interval_args->to, "PostgreSQL URL without a password");
+  interval->add_option("--to-file", interval_args->to_file, "File holding the PostgreSQL URL");
+  interval->callback([interval_args, ctx] { ctx->exit_code = RunInterval(*interval_args, ctx); });
 }
 
 }  // namespace owsync::cli

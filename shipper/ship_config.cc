@@ -294,21 +294,9 @@ Result<ShipConfig> ShipConfig::FromEnvironment(const EnvLookup& env, FileSystem*
   }
 
   if (auto v = r.Get("DEFAULT_SYNC_INTERVAL")) {
-    const std::string l = Lower(*v);
-    if (l == "continuous") {
-      interval = 0;
-    } else if (l == "hourly") {
-      interval = 3'600'000'000;
-    } else if (l == "daily") {
-      interval = 86'400'000'000;
-    } else {
-      auto n = NumberWithUnit(*v, kDurationUnits);
-      if (!n || *n < 0 || *n > 7 * 86'400e6) {
-        return Bad("DEFAULT_SYNC_INTERVAL", *v,
-                   "must be continuous (or 0), hourly, daily, or a duration up to 7 days");
-      }
-      interval = static_cast<int64_t>(std::llround(*n));
-    }
+    auto parsed = ParseSyncInterval(*v);
+    if (!parsed.ok()) return Bad("DEFAULT_SYNC_INTERVAL", *v, parsed.status().message());
+    interval = *parsed;
   }
   c.sync_interval_micros = interval.value_or(0);
 
@@ -352,6 +340,19 @@ std::vector<std::string> ShipConfig::EffectiveConfigLines() const {
   add("HEARTBEAT_INTERVAL", Seconds(heartbeat_micros));
   add("DEFAULT_SYNC_INTERVAL", continuous() ? "continuous" : Seconds(sync_interval_micros));
   return lines;
+}
+
+Result<int64_t> ParseSyncInterval(std::string_view text) {
+  const std::string l = Lower(std::string(text));
+  if (l == "continuous") return int64_t{0};
+  if (l == "hourly") return int64_t{3'600'000'000};
+  if (l == "daily") return int64_t{86'400'000'000};
+  auto n = NumberWithUnit(std::string(text), kDurationUnits);
+  if (!n || *n < 0 || *n > 7 * 86'400e6) {
+    return Status::InvalidArgument(
+        "must be continuous (or 0), hourly, daily, or a duration up to 7 days (e.g. 60, 5m)");
+  }
+  return static_cast<int64_t>(std::llround(*n));
 }
 
 }  // namespace owsync::shipper

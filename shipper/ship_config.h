@@ -40,6 +40,11 @@ using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 // The process environment (getenv).
 EnvLookup ProcessEnvironment();
 
+// A sync interval as operators write it (DEFAULT_SYNC_INTERVAL, a tenant's
+// client_deployments.config->>'sync_interval'): "continuous" or 0, "hourly", "daily", or a
+// duration ("60", "1m", "5m", "2h"). Microseconds; 0 = continuous. InvalidArgument otherwise.
+Result<int64_t> ParseSyncInterval(std::string_view text);
+
 struct ShipConfig {
   static constexpr int64_t kDefaultBatchRows = 5000;
   static constexpr int64_t kDefaultBatchBytes = int64_t{8} << 20;

@@ -11,6 +11,7 @@
 #include "shipper/batch.h"
 #include "shipper/batch_applier.h"
 #include "shipper/pg_connection.h"
+#include "shipper/ship_config.h"
 #include "shipper/tenant_catalog.h"
 
 namespace owsync::shipper {
@@ -116,6 +117,28 @@ Status TenantShipper::RunOnce(bool* retry) {
     return offset_or.status();
   }
   TenantOffset offset = *offset_or;
+  // A per-tenant interval (client_deployments.config->>'sync_interval', set with `owsync tenant
+  // interval`) overrides the default one.
+  int64_t interval = options_.sync_interval_micros;
+  {
+    auto res = conn.ExecParams(
+        "SELECT config->>'sync_interval' FROM sync_metadata.client_deployments WHERE "
+        "client_name = $1",
+        {client}, deadline());
+    if (!res.ok()) {
+      *retry = res.status().retryable();
+      return res.status();
+    }
+    if (res->rows() > 0 && !res->IsNull(0, 0)) {
+      auto parsed = ParseSyncInterval(res->GetValue(0, 0));
+      if (parsed.ok()) {
+        interval = *parsed;
+      } else {
+        logger_->Warn("tenant {}: ignoring sync_interval '{}': {}", client, res->GetValue(0, 0),
+                      parsed.status().message());
+      }
+    }
+  }
   const std::string rebase =
       "`owsync tenant rebase " + client + " --outbox " + options_.outbox_dir + "`";
   outbox::OutboxReaderOptions reader_options;
@@ -202,7 +225,7 @@ Status TenantShipper::RunOnce(bool* retry) {
         return;
       }
       // At the watermark: wait for the writer to publish more (backing off while idle).
-      int64_t wait = options_.sync_interval_micros > 0 ? options_.sync_interval_micros : poll;
+      int64_t wait = interval > 0 ? interval : poll;
       for (int64_t slept = 0; slept < wait && !pipe.stop.load() && !stop_.load(); slept += 50'000) {
         clock_->SleepForMicros(std::min<int64_t>(50'000, wait - slept));
       }

@@ -181,5 +181,29 @@ TEST_F(TenantShipperTest, ANewerEpochFencesTheShipperOff) {
             "0");
 }
 
+TEST_F(TenantShipperTest, APerTenantIntervalHoldsShippingUntilTheNextTick) {
+  for (int i = 0; i < 10; ++i) AppendUpsert(i, "backlog");
+  ASSERT_TRUE(writer_->Commit().ok());
+  const uint64_t backlog = writer_->durable_offset();
+  Scalar(
+      "UPDATE sync_metadata.client_deployments SET config = '{\"sync_interval\": \"hourly\"}' "
+      "WHERE client_name = '" +
+      client_ + "' RETURNING 1");
+  TenantShipper shipper(env_->fs(), env_->clock(), env_->logger(), Options(), epochs_.get());
+  Status result;
+  std::thread runner([&] { result = shipper.Run(); });
+  for (int i = 0; i < 300 && shipper.progress().acked_offset < backlog; ++i) {
+    env_->clock()->SleepForMicros(100'000);
+  }
+  EXPECT_EQ(shipper.progress().acked_offset, backlog);  // what was there at start ships
+  AppendUpsert(100, "after");
+  ASSERT_TRUE(writer_->Commit().ok());
+  env_->clock()->SleepForMicros(1'500'000);  // continuous shipping would take milliseconds
+  EXPECT_EQ(shipper.progress().acked_offset, backlog) << "shipped before the next hourly tick";
+  shipper.RequestStop();
+  runner.join();
+  EXPECT_TRUE(result.ok()) << result.ToString();
+}
+
 }  // namespace
 }  // namespace owsync::shipper

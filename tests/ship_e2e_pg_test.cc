@@ -229,6 +229,20 @@ TEST_P(ShipE2eTest, ClientNamesPostgresOwnsAreRefused) {
   }
 }
 
+TEST_P(ShipE2eTest, TenantIntervalIsValidatedAndStored) {
+  Sql("CREATE TABLE t (id TEXT PRIMARY KEY)");
+  ASSERT_EQ(Provision().exit_code, 0);
+  CliRun bad = Owsync({"tenant", "interval", client_, "sometimes"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.out;
+  CliRun ok = Owsync({"tenant", "interval", client_, "hourly"});
+  ASSERT_EQ(ok.exit_code, 0) << ok.out;
+  EXPECT_EQ(Query("SELECT config->>'sync_interval' FROM sync_metadata.client_deployments WHERE "
+                  "client_name = $1",
+                  {client_}),
+            (Rows{{"hourly"}}));
+  EXPECT_NE(Owsync({"tenant", "interval", "nosuchtenant", "5m"}).exit_code, 0);
+}
+
 TEST_P(ShipE2eTest, UnprovisionedTableStopsTheTenantUntilMigrate) {
   Sql("CREATE TABLE a (id TEXT PRIMARY KEY, v TEXT); INSERT INTO a VALUES ('1', 'x')");
   ASSERT_EQ(Provision().exit_code, 0);
