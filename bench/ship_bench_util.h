@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "bench/bench_util.h"
+#include "capture/sql_quote.h"
 #include "cli/child_process.h"
 #include "cli/db_admin.h"
 #include "cli/local_postgres.h"
@@ -166,14 +167,7 @@ class ShipBenchPg {
   std::optional<shipper::PgConnection> admin_;
 };
 
-inline std::string Quote(const std::string& ident) {
-  std::string out = "\"";
-  for (char c : ident) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
+inline std::string Quote(const std::string& ident) { return capture::QuoteIdentifier(ident); }
 
 // Fills `path` (v0.11.0 schema already there) with `chats` chat rows (~20 KB JSON each) and
 // `messages` chat_message rows (~400 B each), in large transactions.

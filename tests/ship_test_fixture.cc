@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "capture/sql_quote.h"
 #include "cli/child_process.h"
 #include "cli/workload_generator.h"
 
@@ -140,15 +141,7 @@ Rows ShipTestFixture::Query(const std::string& sql,
 }
 
 std::string ShipTestFixture::Table(const std::string& table) {
-  auto q = [](const std::string& s) {
-    std::string out = "\"";
-    for (char c : s) {
-      if (c == '"') out += '"';
-      out += c;
-    }
-    return out + "\"";
-  };
-  return q(client_) + "." + q(table);
+  return capture::QuoteIdentifier(client_) + "." + capture::QuoteIdentifier(table);
 }
 
 }  // namespace owsync::tests
