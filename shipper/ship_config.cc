@@ -14,11 +14,8 @@
 namespace owsync::shipper {
 namespace {
 
-// Settings read and validated but not acted on yet (the HTTP API, metrics and the advisory
-// lock fast path come with the HA issue).
-constexpr const char* kNotAppliedYet[] = {"API_PORT",          "API_TOKEN_FILE",
-                                          "ENABLE_METRICS",    "METRICS_PORT",
-                                          "LOCK_DATABASE_URL", "LOCK_DATABASE_URL_FILE"};
+// Settings read and validated but not acted on yet (metrics come with a later issue).
+constexpr const char* kNotAppliedYet[] = {"ENABLE_METRICS", "METRICS_PORT"};
 
 std::string Trim(std::string_view s) {
   size_t b = 0, e = s.size();
@@ -30,6 +27,13 @@ std::string Trim(std::string_view s) {
 std::string Lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
+}
+
+// Supabase's pooler in transaction mode listens on 6543: no session state there, so no
+// advisory lock can be trusted through it.
+bool LooksLikeTransactionPooler(const std::string& url) {
+  auto parsed = PgUrl::Parse(url);
+  return parsed.ok() && parsed->Get("port") == "6543";
 }
 
 Status Bad(const std::string& name, const std::string& value, std::string_view rule) {
@@ -234,9 +238,15 @@ Result<ShipConfig> ShipConfig::FromEnvironment(const EnvLookup& env, FileSystem*
   OWSYNC_RETURN_IF_ERROR(CheckUrl(c.database_url_from, c.database_url));
   OWSYNC_ASSIGN_OR_RETURN(auto lock_url,
                           r.Secret("LOCK_DATABASE_URL", fs, &c.lock_database_url_from));
-  if (lock_url) {
+  if (lock_url && (Lower(*lock_url) == "none" || Lower(*lock_url) == "off")) {
+    c.lock_database_url.clear();  // the operator turned the fast path off
+    c.fast_path_off_reason = "LOCK_DATABASE_URL=" + Lower(*lock_url);
+  } else if (lock_url) {
     c.lock_database_url = *lock_url;
     OWSYNC_RETURN_IF_ERROR(CheckUrl(c.lock_database_url_from, c.lock_database_url));
+  } else if (LooksLikeTransactionPooler(c.database_url)) {
+    c.fast_path_off_reason =
+        "DATABASE_URL is a transaction pooler (port 6543) and no LOCK_DATABASE_URL is set";
   } else {
     c.lock_database_url = c.database_url;
     c.lock_database_url_from = "DATABASE_URL";
@@ -264,6 +274,7 @@ Result<ShipConfig> ShipConfig::FromEnvironment(const EnvLookup& env, FileSystem*
   }
   c.api_port = c.role == "primary" ? 9443 : 9444;
   OWSYNC_RETURN_IF_ERROR(r.Port("API_PORT", &c.api_port));
+  c.api_bind = r.Get("API_BIND").value_or("127.0.0.1");
   c.api_token_file = r.Get("API_TOKEN_FILE").value_or("");
   OWSYNC_RETURN_IF_ERROR(r.Bool("ENABLE_METRICS", &c.enable_metrics));
   c.metrics_port = c.api_port;
@@ -323,12 +334,16 @@ std::vector<std::string> ShipConfig::EffectiveConfigLines() const {
   };
   lines.push_back("DATABASE_URL=" + MaskedUrl(database_url) + " (from " + database_url_from + ")");
   add("LOCK_DATABASE_URL",
-      MaskedUrl(lock_database_url) +
-          (lock_database_url_from == "DATABASE_URL" ? " (same as DATABASE_URL)" : ""),
+      lock_database_url.empty()
+          ? "<none> (advisory-lock fast path off: " + fast_path_off_reason +
+                "; the lease alone decides failover)"
+          : MaskedUrl(lock_database_url) +
+                (lock_database_url_from == "DATABASE_URL" ? " (same as DATABASE_URL)" : ""),
       {"LOCK_DATABASE_URL", "LOCK_DATABASE_URL_FILE"});
   add("HOST_NAME", host_name);
   add("CLUSTER_NAME", cluster_name);
   add("ROLE", role);
+  add("API_BIND", api_bind);
   add("API_PORT", std::to_string(api_port));
   add("API_TOKEN_FILE", api_token_file.empty() ? "<none>" : api_token_file);
   add("ENABLE_METRICS", enable_metrics ? "true" : "false");

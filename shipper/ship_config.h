@@ -6,9 +6,12 @@
 //   DATABASE_URL | DATABASE_URL_FILE   host role's URL (required; both set is an error; the
 //                                      file is read through FileSystem, whitespace trimmed)
 //   LOCK_DATABASE_URL[_FILE]           session-mode URL for the leader's advisory lock
-//                                      (default DATABASE_URL)
+//                                      (default DATABASE_URL, unless that is a transaction
+//                                      pooler on port 6543); "none" or "off" turns the fast
+//                                      path off (the lease alone decides failover)
 //   HOST_NAME (gethostname) CLUSTER_NAME (HOST_NAME) ROLE (primary | secondary)
-//   API_PORT (primary 9443, secondary 9444) API_TOKEN_FILE ENABLE_METRICS (true)
+//   API_BIND (127.0.0.1) API_PORT (primary 9443, secondary 9444) API_TOKEN_FILE (bearer token
+//   for mutating calls; without it they are refused) ENABLE_METRICS (true)
 //   METRICS_PORT (API_PORT)
 //   BATCH_SIZE rows per batch (5000: large enough that per-transaction costs — offset row,
 //     staging tables, upsert planning — stay small next to COPY, small enough that a batch
@@ -53,11 +56,13 @@ struct ShipConfig {
 
   std::string database_url;       // secret: print only through EffectiveConfigLines
   std::string database_url_from;  // "DATABASE_URL" or "DATABASE_URL_FILE (<path>)"
-  std::string lock_database_url;  // secret
+  std::string lock_database_url;  // secret; "" = advisory-lock fast path off
   std::string lock_database_url_from;
+  std::string fast_path_off_reason;  // why lock_database_url is "" (for the log)
   std::string host_name;
   std::string cluster_name;
   std::string role = "primary";  // primary | secondary
+  std::string api_bind = "127.0.0.1";
   int api_port = 9443;
   std::string api_token_file;  // "" = none
   bool enable_metrics = true;

@@ -218,8 +218,37 @@ TEST_F(ShipConfigTest, EffectiveConfigMasksSecretsAndMarksDefaults) {
   EXPECT_NE(text.find("LEASE_DURATION=10s (default)"), std::string::npos) << text;
   EXPECT_NE(text.find("HEARTBEAT_INTERVAL=3.333s (default)"), std::string::npos) << text;
   EXPECT_NE(text.find("DEFAULT_SYNC_INTERVAL=continuous (default)"), std::string::npos) << text;
-  EXPECT_NE(text.find("API_PORT=9443 (default) (accepted, not applied yet)"), std::string::npos)
+  EXPECT_NE(text.find("API_PORT=9443 (default)\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("API_BIND=127.0.0.1 (default)"), std::string::npos) << text;
+  EXPECT_NE(text.find("METRICS_PORT=9443 (default) (accepted, not applied yet)"), std::string::npos)
       << text;
+}
+
+TEST_F(ShipConfigTest, LockUrlDefaultsToTheDatabaseUrl) {
+  auto c = Parse();
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->lock_database_url, c->database_url);
+}
+
+TEST_F(ShipConfigTest, LockUrlNoneTurnsTheFastPathOff) {
+  vars_["LOCK_DATABASE_URL"] = "None";
+  auto c = Parse();
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->lock_database_url, "");
+  const std::string text = Joined(c->EffectiveConfigLines());
+  EXPECT_NE(text.find("fast path off: LOCK_DATABASE_URL=none"), std::string::npos) << text;
+}
+
+TEST_F(ShipConfigTest, TransactionPoolerPortTurnsTheFastPathOffUnlessALockUrlIsGiven) {
+  vars_["DATABASE_URL"] = "postgresql://owsync_host_a:s3cret@pooler.example:6543/postgres";
+  auto c = Parse();
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->lock_database_url, "");
+  EXPECT_NE(c->fast_path_off_reason.find("6543"), std::string::npos);
+  vars_["LOCK_DATABASE_URL"] = "postgresql://owsync_host_a:s3cret@pooler.example:5432/postgres";
+  c = Parse();
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->lock_database_url, vars_["LOCK_DATABASE_URL"]);
 }
 
 TEST_F(ShipConfigTest, SettingsNotAppliedYetAreWarnedAbout) {
@@ -229,8 +258,8 @@ TEST_F(ShipConfigTest, SettingsNotAppliedYetAreWarnedAbout) {
   auto c = Parse();
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   const std::string text = Joined(c->warnings);
-  EXPECT_NE(text.find("API_PORT is accepted, not applied yet"), std::string::npos) << text;
-  EXPECT_NE(text.find("API_TOKEN_FILE is accepted, not applied yet"), std::string::npos);
+  EXPECT_EQ(text.find("API_PORT"), std::string::npos) << text;
+  EXPECT_EQ(text.find("API_TOKEN_FILE"), std::string::npos) << text;
   EXPECT_NE(text.find("ENABLE_METRICS is accepted, not applied yet"), std::string::npos);
   EXPECT_EQ(text.find("METRICS_PORT"), std::string::npos) << "only what was set";
 }

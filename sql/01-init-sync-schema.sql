@@ -77,6 +77,31 @@ ALTER TABLE sync_metadata.leader_election
     DEFAULT nextval('sync_metadata.leader_epoch_seq');
 ALTER TABLE sync_metadata.leader_election
   ADD COLUMN IF NOT EXISTS lease_expires_at timestamptz NOT NULL DEFAULT '-infinity';
+-- The fast path of the election: the backend pid of the leader's session that holds the
+-- cluster's advisory lock (NULL while it holds none, or when its fast path is off). A follower
+-- that finds no granted advisory lock of that backend in pg_locks knows the leader's session is
+-- gone and takes the lease at once (shipper/lease.h).
+ALTER TABLE sync_metadata.leader_election
+  ADD COLUMN IF NOT EXISTS lock_pid integer;
+
+-- cluster_nodes (owsync) --------------------------------------------------------------------
+-- One row per node of an HA pair (by its ROLE label), written by the node itself every
+-- heartbeat: what `GET /api/v1/cluster/status` and `owsync status` show, and where a follower
+-- finds the leader's API address. Rows are updated in place (the runtime role cannot delete).
+CREATE TABLE IF NOT EXISTS sync_metadata.cluster_nodes (
+  cluster_name varchar(100) NOT NULL,
+  node_role varchar(20) NOT NULL,
+  node_id varchar(100) NOT NULL,
+  host_id uuid REFERENCES sync_metadata.hosts (host_id) ON DELETE CASCADE,
+  api_address text,
+  is_leader boolean NOT NULL DEFAULT false,
+  epoch bigint,
+  started_at timestamptz NOT NULL DEFAULT now(),
+  last_heartbeat timestamptz NOT NULL DEFAULT now(),
+  status varchar(20) NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'stopped')),
+  details jsonb NOT NULL DEFAULT '{}',
+  PRIMARY KEY (cluster_name, node_role)
+);
 
 -- conflict_log ------------------------------------------------------------------------------
 CREATE TABLE IF NOT EXISTS sync_metadata.conflict_log (

@@ -51,7 +51,8 @@ GRANT SELECT, INSERT, UPDATE ON
   sync_metadata.sync_jobs,
   sync_metadata.sync_progress,
   sync_metadata.tenant_offsets,
-  sync_metadata.dead_letters
+  sync_metadata.dead_letters,
+  sync_metadata.cluster_nodes
   TO sync_service;
 -- A host registers through the administrator (db add-host) and may then only report its own
 -- state: not its name, cluster or role (which decide what it may see).

@@ -42,6 +42,7 @@ ALTER TABLE sync_metadata.sync_jobs ENABLE ROW LEVEL SECURITY;
 ALTER TABLE sync_metadata.sync_progress ENABLE ROW LEVEL SECURITY;
 ALTER TABLE sync_metadata.cache_events ENABLE ROW LEVEL SECURITY;
 ALTER TABLE sync_metadata.dead_letters ENABLE ROW LEVEL SECURITY;
+ALTER TABLE sync_metadata.cluster_nodes ENABLE ROW LEVEL SECURITY;
 
 -- hosts: its own row; it cannot take another role's row or give its row away.
 DROP POLICY IF EXISTS hosts_own_select ON sync_metadata.hosts;
@@ -70,6 +71,13 @@ CREATE POLICY leader_election_own_cluster ON sync_metadata.leader_election FOR A
   WITH CHECK (cluster_name = sync_metadata.cluster_for_role(current_user)
               AND (leader_host_id IS NULL
                    OR leader_host_id = sync_metadata.host_id_for_role(current_user)));
+
+-- cluster_nodes: the nodes of its cluster; it writes only rows naming its own host.
+DROP POLICY IF EXISTS cluster_nodes_own_cluster ON sync_metadata.cluster_nodes;
+CREATE POLICY cluster_nodes_own_cluster ON sync_metadata.cluster_nodes FOR ALL
+  USING (cluster_name = sync_metadata.cluster_for_role(current_user))
+  WITH CHECK (cluster_name = sync_metadata.cluster_for_role(current_user)
+              AND host_id = sync_metadata.host_id_for_role(current_user));
 
 -- Per-tenant tables: rows of a tenant deployed on its host (and, when the row names a
 -- deployment, that very deployment).
