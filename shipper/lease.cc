@@ -12,16 +12,26 @@ namespace owsync::shipper {
 namespace {
 
 // One atomic statement. `cur` is the row as the statement's snapshot sees it; `upd` takes the
-// row when it is ours (renewal: same epoch, unless our lease already expired) or expired at
-// the server; `ins` creates it when missing (a racing insert loses quietly: DO NOTHING).
-// Concurrent updates serialize on the row lock and re-check the WHERE clause against the
-// newest row version, so only one of them can take an expired lease. nextval() is evaluated
-// only on acquisition (CASE evaluates lazily; the INSERT's SELECT yields no row otherwise).
-// $1 cluster, $2 node id, $3 lease length in microseconds.
-constexpr const char* kAcquireSql = R"sql(
-WITH cur AS (
-  SELECT leader_id, epoch, lease_expires_at FROM sync_metadata.leader_election
-   WHERE cluster_name = $1::text),
+// row when it is ours (renewal: same epoch, unless our lease already expired), expired at the
+// server, or when the holder's lock session is gone (fast path: lock_pid recorded, but no
+// granted advisory lock of that backend in pg_locks); `ins` creates it when missing (a racing
+// insert loses quietly: DO NOTHING). Concurrent updates serialize on the row lock and re-check
+// the WHERE clause (the pg_locks subquery included) against the newest row version, so only
+// one of them can take the row. nextval() is evaluated only on acquisition (CASE evaluates
+// lazily; the INSERT's SELECT yields no row otherwise).
+// $1 cluster, $2 node id, $3 lease length in microseconds, $4 our lock backend pid or ''.
+#define OWSYNC_LOCK_GONE(row)                                                            \
+  "(" row                                                                                \
+  ".lock_pid IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_locks k "           \
+  "WHERE k.locktype = 'advisory' AND k.granted AND k.pid = " row                         \
+  ".lock_pid AND k.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = "  \
+  "current_database()) AND k.classid = 28535::oid AND k.objid = (hashtext('owsync:' || " \
+  "$1::text) & 2147483647)::oid AND k.objsubid = 2))"
+constexpr const char* kAcquireSql =
+    "WITH cur AS ("
+    "  SELECT leader_id, epoch, lease_expires_at, lock_pid, " OWSYNC_LOCK_GONE("c") " AS gone"
+    "    FROM sync_metadata.leader_election c WHERE cluster_name = $1::text),"
+    R"sql(
 upd AS (
   UPDATE sync_metadata.leader_election l SET
     leader_id = $2::text,
@@ -33,31 +43,45 @@ upd AS (
     heartbeat_count = CASE WHEN l.leader_id = $2::text AND l.lease_expires_at > now()
                            THEN coalesce(l.heartbeat_count, 0) + 1 ELSE 0 END,
     lease_expires_at = now() + $3::bigint * interval '1 microsecond',
-    expires_at = LOCALTIMESTAMP + $3::bigint * interval '1 microsecond'
-  WHERE l.cluster_name = $1::text AND (l.leader_id = $2::text OR l.lease_expires_at <= now())
+    expires_at = LOCALTIMESTAMP + $3::bigint * interval '1 microsecond',
+    lock_pid = NULLIF($4::text, '')::integer
+  WHERE l.cluster_name = $1::text
+    AND (l.leader_id = $2::text OR l.lease_expires_at <= now() OR )sql" OWSYNC_LOCK_GONE("l") R"sql()
   RETURNING l.epoch, l.lease_expires_at),
 ins AS (
   INSERT INTO sync_metadata.leader_election AS l (cluster_name, leader_id, leader_host_id,
-      epoch, acquired_at, expires_at, heartbeat_count, lease_expires_at)
+      epoch, acquired_at, expires_at, heartbeat_count, lease_expires_at, lock_pid)
   SELECT $1::text, $2::text, sync_metadata.host_id_for_role(current_user),
          nextval('sync_metadata.leader_epoch_seq'), LOCALTIMESTAMP,
          LOCALTIMESTAMP + $3::bigint * interval '1 microsecond', 0,
-         now() + $3::bigint * interval '1 microsecond'
+         now() + $3::bigint * interval '1 microsecond', NULLIF($4::text, '')::integer
    WHERE NOT EXISTS (SELECT 1 FROM cur)
   ON CONFLICT (cluster_name) DO NOTHING
   RETURNING l.epoch, l.lease_expires_at),
 res AS (
-  SELECT true AS held, $2::text AS leader_id, epoch, lease_expires_at FROM upd
-  UNION ALL SELECT true, $2::text, epoch, lease_expires_at FROM ins
-  UNION ALL SELECT false, leader_id::text, epoch, lease_expires_at FROM cur
+  SELECT true AS held, $2::text AS leader_id, epoch, lease_expires_at,
+         NULLIF($4::text, '')::integer AS lock_pid FROM upd
+  UNION ALL SELECT true, $2::text, epoch, lease_expires_at, NULLIF($4::text, '')::integer
+    FROM ins
+  UNION ALL SELECT false, leader_id::text, epoch, lease_expires_at, lock_pid FROM cur
    WHERE NOT EXISTS (SELECT 1 FROM upd))
 SELECT held, leader_id, epoch,
        (extract(epoch FROM lease_expires_at) * 1000000)::bigint,
        (extract(epoch FROM now()) * 1000000)::bigint,
        (SELECT leader_id FROM cur), (SELECT epoch FROM cur),
-       (SELECT lease_expires_at <= now() FROM cur)
+       (SELECT lease_expires_at <= now() FROM cur),
+       (SELECT gone FROM cur), (SELECT lock_pid FROM cur),
+       (SELECT (extract(epoch FROM lease_expires_at - now()) * 1000)::bigint FROM cur),
+       COALESCE(lock_pid, 0)
   FROM res
 )sql";
+#undef OWSYNC_LOCK_GONE
+
+// Fast path: the cluster's advisory lock (two int4 keys: 28535 = "ow", and the cluster's hash;
+// pg_locks shows them as classid, objid with objsubid 2), taken without waiting.
+constexpr const char* kLockSql =
+    "SELECT pg_try_advisory_lock(28535, hashtext('owsync:' || $1::text) & 2147483647), "
+    "pg_backend_pid()";
 
 // Ends our lease at once (planned stop). expires_at must stay after acquired_at (CHECK).
 constexpr const char* kReleaseSql = R"sql(
@@ -160,9 +184,27 @@ Result<bool> Lease::TryAcquireOrRenew() {
   OWSYNC_RETURN_IF_ERROR(Validate(options_));
   std::lock_guard<std::mutex> conn_lock(conn_mu_);
   CheckExpiredByClock();
+  if (drop_lock_.load()) DropLock();
   const Deadline deadline = CallDeadline();
   const bool was_held = epoch_.load() != 0;
+  const int lock_pid = was_held ? EnsureLock(deadline) : 0;
+  OWSYNC_ASSIGN_OR_RETURN(bool held, RunStatement(lock_pid, was_held, deadline));
+  if (held && !was_held && !options_.lock_url.empty()) {
+    // A new term: take the lock and record it now, so the fast path protects this term
+    // from its first seconds (not only from the next renewal).
+    const Deadline again = CallDeadline();
+    const int pid = EnsureLock(again);
+    if (pid != 0) {
+      OWSYNC_ASSIGN_OR_RETURN(held, RunStatement(pid, true, again));
+    }
+  }
+  if (drop_lock_.load()) DropLock();
+  return held;
+}
+
+Result<bool> Lease::RunStatement(int lock_pid, bool was_held, Deadline deadline) {
   auto fail = [&](const Status& s) -> Status {
+    reachable_.store(false);
     if (conn_.has_value() && conn_->is_broken()) conn_.reset();
     bool repeated;
     {
@@ -186,9 +228,12 @@ Result<bool> Lease::TryAcquireOrRenew() {
   if (!conn.ok()) return fail(conn.status().WithContext("lease connection"));
   const int64_t sent_at = clock_->MonotonicMicros();
   auto res = (*conn)->ExecParams(
-      kAcquireSql, {options_.cluster, options_.node_id, std::to_string(options_.lease_micros)},
+      kAcquireSql,
+      {options_.cluster, options_.node_id, std::to_string(options_.lease_micros),
+       lock_pid != 0 ? std::to_string(lock_pid) : std::string()},
       deadline);
   if (!res.ok()) return fail(res.status().WithContext("lease statement"));
+  reachable_.store(true);
   {
     std::lock_guard<std::mutex> lock(mu_);
     last_error_.clear();
@@ -205,13 +250,21 @@ Result<bool> Lease::TryAcquireOrRenew() {
   seen.epoch = ToInt(res->GetValue(0, 2));
   seen.expires_at_micros = ToInt(res->GetValue(0, 3));
   seen.server_now_micros = ToInt(res->GetValue(0, 4));
+  seen.lock_pid = static_cast<int>(ToInt(res->GetValue(0, 11)));
   std::string reason;
   if (held) {
     if (res->IsNull(0, 5)) {
       reason = "no lease row existed";
     } else if (res->GetValue(0, 5) != options_.node_id) {
-      reason = fmt::format("previous leader {} (epoch {}) had expired", res->GetValue(0, 5),
-                           res->GetValue(0, 6));
+      if (res->GetValue(0, 7) == "t") {
+        reason = fmt::format("previous leader {} (epoch {}) had expired", res->GetValue(0, 5),
+                             res->GetValue(0, 6));
+      } else {
+        reason = fmt::format(
+            "fast path: the session of previous leader {} (epoch {}, lock backend {}) is gone, "
+            "{} ms before its lease would have expired",
+            res->GetValue(0, 5), res->GetValue(0, 6), res->GetValue(0, 9), res->GetValue(0, 10));
+      }
     } else if (res->GetValue(0, 7) == "t") {
       reason = "our own previous lease had expired at the server";
     } else {
@@ -230,6 +283,64 @@ Result<bool> Lease::TryAcquireOrRenew() {
     Lost(fmt::format("{} holds the lease with epoch {}", seen.leader_id, seen.epoch));
   }
   return false;
+}
+
+int Lease::EnsureLock(Deadline deadline) {
+  if (options_.lock_url.empty()) return 0;
+  auto warn_once = [&](const std::string& what) {
+    if (lock_warning_ == what) return;
+    lock_warning_ = what;
+    logger_->Warn("lease {}: advisory-lock fast path inactive: {}", options_.cluster, what);
+  };
+  if (lock_conn_.has_value() && lock_pid_.load() != 0) {
+    // Still our session? (A terminated backend shows up here, and the row then says so.)
+    auto ping = lock_conn_->Exec("SELECT 1", deadline);
+    if (ping.ok()) return lock_pid_.load();
+    logger_->Warn("lease {}: lost the advisory-lock session (backend {}): {}; taking it again",
+                  options_.cluster, lock_pid_.load(), ping.status().ToString());
+    lock_conn_.reset();
+    lock_pid_.store(0);
+  }
+  if (lock_conn_.has_value() && lock_conn_->is_broken()) lock_conn_.reset();
+  if (!lock_conn_.has_value()) {
+    PgConnectOptions o;
+    o.application_name = "owsync-lock";
+    o.cancel_grace_micros = std::min<int64_t>(500'000, options_.safety_margin_micros / 2);
+    o.logger = logger_;
+    auto c = PgConnection::Connect(clock_, options_.lock_url, deadline, o);
+    if (!c.ok()) {
+      warn_once("lock connection: " + c.status().ToString());
+      return 0;
+    }
+    lock_conn_.emplace(std::move(*c));
+  }
+  auto res = lock_conn_->ExecParams(kLockSql, {options_.cluster}, deadline);
+  if (!res.ok()) {
+    warn_once("taking the lock: " + res.status().ToString());
+    if (lock_conn_->is_broken()) lock_conn_.reset();
+    return 0;
+  }
+  if (res->GetValue(0, 0) != "t") {
+    warn_once(
+        "another session holds the cluster's advisory lock (a deposed leader that has not let "
+        "go yet?); trying again at every renewal");
+    return 0;
+  }
+  lock_pid_.store(static_cast<int>(ToInt(res->GetValue(0, 1))));
+  lock_warning_.clear();
+  logger_->Info("lease {}: holding the advisory lock (backend {}): fast path armed",
+                options_.cluster, lock_pid_.load());
+  return lock_pid_.load();
+}
+
+void Lease::DropLock() {
+  drop_lock_.store(false);
+  if (!lock_conn_.has_value()) return;
+  const int pid = lock_pid_.exchange(0);
+  lock_conn_.reset();  // closing the session releases the lock
+  if (pid != 0) {
+    logger_->Info("lease {}: released the advisory lock (backend {})", options_.cluster, pid);
+  }
 }
 
 void Lease::Granted(int64_t epoch, int64_t sent_at, const std::string& reason) {
@@ -260,6 +371,7 @@ void Lease::Granted(int64_t epoch, int64_t sent_at, const std::string& reason) {
 
 void Lease::Lost(const std::string& reason) {
   const int64_t old = epoch_.exchange(0);
+  drop_lock_.store(true);  // dropped by the thread holding conn_mu_ (next statement, Release)
   held_until_.store(0);
   bool announce;
   {
@@ -352,8 +464,12 @@ Status Lease::Release() {
   std::lock_guard<std::mutex> conn_lock(conn_mu_);
   const Deadline deadline = Deadline::After(clock_, options_.call_timeout_micros);
   auto conn = Connection(deadline);
-  if (!conn.ok()) return conn.status().WithContext("releasing lease " + options_.cluster);
+  if (!conn.ok()) {
+    DropLock();
+    return conn.status().WithContext("releasing lease " + options_.cluster);
+  }
   auto res = (*conn)->ExecParams(kReleaseSql, {options_.cluster, options_.node_id}, deadline);
+  DropLock();
   if (!res.ok()) return res.status().WithContext("releasing lease " + options_.cluster);
   if (res->rows() > 0) {
     logger_->Info("lease {}: {} released epoch {} at the server (planned stop)", options_.cluster,

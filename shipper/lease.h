@@ -11,6 +11,15 @@
 // counts from the moment its request was SENT, minus a safety margin, so IsHeld() turns false
 // before the server can consider the lease expired, whether or not PostgreSQL answers.
 //
+// Fast path (options.lock_url set): while it leads, the node also holds a session advisory lock
+// on a connection of its own (application_name "owsync-lock") and records that backend's pid in
+// the row (lock_pid) at every renewal. A follower's statement also takes the row (new epoch)
+// when lock_pid is set and pg_locks shows no granted advisory lock of that backend: the
+// leader's session is gone, so it takes over at once instead of waiting for the expiry. A
+// follower never takes the lock itself; a leader drops it as soon as it stops leading. Through
+// a transaction pooler the pid is a pooled backend that keeps the lock: no false takeover, the
+// lease alone decides (so the fast path is simply off there, see ShipConfig).
+//
 // Threads: AcquireAndKeep starts one background thread that campaigns (every retry_micros)
 // while not held and renews (every renew_every_micros) while held, on its own PgConnection
 // (reconnected on failure; every call has a deadline of at most the remaining lease). The
@@ -46,6 +55,8 @@ struct LeaseOptions {
   int64_t safety_margin_micros = 0;  // 0 = lease / 5, the least allowed
   // Longest wait for one PostgreSQL call (capped further by the remaining lease).
   int64_t call_timeout_micros = 3'000'000;
+  // Session-mode URL for the advisory lock of the fast path; "" = fast path off.
+  std::string lock_url;
   // Called on every change (from the thread that noticed it, holding the lease's connection
   // lock: it must not call back into the Lease): the new epoch, or 0 when lost or released.
   std::function<void(int64_t epoch, const std::string& reason)> on_change;
@@ -57,6 +68,7 @@ struct LeaseObservation {
   int64_t epoch = 0;
   int64_t expires_at_micros = 0;  // lease_expires_at, server time since the Unix epoch
   int64_t server_now_micros = 0;  // the server's now() when the statement ran
+  int lock_pid = 0;               // the holder's lock backend (0 = none recorded)
 };
 
 class Lease {
@@ -89,6 +101,10 @@ class Lease {
   int64_t held_until_micros() const { return held_until_.load(); }
   const std::string& node_id() const { return options_.node_id; }
   LeaseObservation last_observed() const;
+  // True when the last statement on the lease connection succeeded.
+  bool reachable() const { return reachable_.load(); }
+  // Backend pid of our advisory lock while we hold it, else 0.
+  int lock_pid() const { return lock_pid_.load(); }
 
   // Planned stop: stops the thread, stops holding at once, then ends the lease at the server
   // (lease_expires_at = now()) if the row is still ours, so a follower takes over now.
@@ -99,6 +115,12 @@ class Lease {
 
  private:
   void Run();
+  // One statement (acquire or renew) recording `lock_pid` (0 = none) in the row.
+  Result<bool> RunStatement(int lock_pid, bool was_held, Deadline deadline);
+  // Fast path: makes sure we hold the advisory lock; its backend pid, or 0 when it cannot be
+  // had now (another session holds it, or the lock connection fails: logged once).
+  int EnsureLock(Deadline deadline);
+  void DropLock();
   // Waits up to `micros` of clock time or until Stop; false when stopping.
   bool WaitFor(int64_t micros);
   Result<PgConnection*> Connection(Deadline deadline);
@@ -116,8 +138,13 @@ class Lease {
   std::atomic<int64_t> held_until_{0};  // monotonic micros; hold ends here
   std::atomic<bool> stopping_{false};
 
-  std::mutex conn_mu_;  // the connection and the statements on it
+  std::mutex conn_mu_;  // the connections and the statements on them
   std::optional<PgConnection> conn_;
+  std::optional<PgConnection> lock_conn_;  // fast path: the session holding the lock
+  std::atomic<int> lock_pid_{0};           // its backend pid while the lock is held
+  std::atomic<bool> drop_lock_{false};     // set on losing the lease: drop the lock next
+  std::string lock_warning_;               // last fast-path problem logged (said once)
+  std::atomic<bool> reachable_{false};
 
   mutable std::mutex mu_;  // state below
   std::condition_variable cv_;

@@ -101,9 +101,9 @@ class Reader {
     return Status::OK();
   }
 
-  Status Port(const std::string& name, int* out) {
+  Status Port(const std::string& name, int* out, int64_t min = 1) {
     int64_t n = *out;
-    OWSYNC_RETURN_IF_ERROR(Integer(name, 1, 65535, &n));
+    OWSYNC_RETURN_IF_ERROR(Integer(name, min, 65535, &n));
     *out = static_cast<int>(n);
     return Status::OK();
   }
@@ -273,7 +273,7 @@ Result<ShipConfig> ShipConfig::FromEnvironment(const EnvLookup& env, FileSystem*
     c.role = role;
   }
   c.api_port = c.role == "primary" ? 9443 : 9444;
-  OWSYNC_RETURN_IF_ERROR(r.Port("API_PORT", &c.api_port));
+  OWSYNC_RETURN_IF_ERROR(r.Port("API_PORT", &c.api_port, 0));  // 0: any free port
   c.api_bind = r.Get("API_BIND").value_or("127.0.0.1");
   c.api_token_file = r.Get("API_TOKEN_FILE").value_or("");
   OWSYNC_RETURN_IF_ERROR(r.Bool("ENABLE_METRICS", &c.enable_metrics));

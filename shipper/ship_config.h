@@ -10,7 +10,8 @@
 //                                      pooler on port 6543); "none" or "off" turns the fast
 //                                      path off (the lease alone decides failover)
 //   HOST_NAME (gethostname) CLUSTER_NAME (HOST_NAME) ROLE (primary | secondary)
-//   API_BIND (127.0.0.1) API_PORT (primary 9443, secondary 9444) API_TOKEN_FILE (bearer token
+//   API_BIND (127.0.0.1) API_PORT (primary 9443, secondary 9444; 0 = any free port, logged)
+//   API_TOKEN_FILE (bearer token
 //   for mutating calls; without it they are refused) ENABLE_METRICS (true)
 //   METRICS_PORT (API_PORT)
 //   BATCH_SIZE rows per batch (5000: large enough that per-transaction costs — offset row,

@@ -66,6 +66,8 @@ class ShipNode {
   NodeSnapshot Snapshot() const;
   // Tenants of the current term (empty while following).
   std::vector<TenantReport> Report() const;
+  // Tenants of the last finished term (what `ship --once` did).
+  std::vector<TenantReport> LastReport() const;
   // Leader: ships `client` now (wakes a tenant waiting for its interval). FailedPrecondition
   // when this node does not lead, NotFound when the tenant has no outbox here.
   [[nodiscard]] Status ShipNow(const std::string& client);
@@ -87,6 +89,7 @@ class ShipNode {
   std::shared_ptr<ShipRunner> runner_;  // the current term's runner (null while following)
   int64_t lease_generation_ = 0;        // bumped by every lease change
   int64_t last_commit_micros_ = 0;      // carried over from finished terms
+  std::vector<TenantReport> last_report_;
 };
 
 }  // namespace owsync::shipper

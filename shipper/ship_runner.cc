@@ -26,6 +26,7 @@ void ShipRunner::Start(const std::string& client, const std::string& dir, Slot* 
   slot->shipper = std::make_unique<TenantShipper>(fs_, clock_, logger_, o, epochs_);
   slot->finished.store(false);
   slot->result = Status::OK();
+  slot->starts++;
   TenantShipper* shipper = slot->shipper.get();
   slot->thread = std::thread([this, slot, shipper, client] {
     Status st = shipper->Run();
@@ -84,7 +85,9 @@ Status ShipRunner::Run() {
           slot->restart_at = now + options_.restart_micros;
           logger_->Warn("tenant {}: restarting in {} s", client,
                         options_.restart_micros / 1'000'000);
-        } else if (now >= slot->restart_at && epochs_->CurrentEpoch() != 0) {
+        } else if ((now >= slot->restart_at || slot->restart_now) &&
+                   epochs_->CurrentEpoch() != 0) {
+          slot->restart_now = false;
           std::string dir = options_.outbox_root + "/" + client;
           Start(client, dir, slot.get());
         }
@@ -132,9 +135,25 @@ std::vector<TenantReport> ShipRunner::Report() const {
     if (slot->shipper) r.progress = slot->shipper->progress();
     r.running = !slot->finished.load();
     if (!slot->result.ok()) r.stopped_error = slot->result.ToString();
+    r.starts = slot->starts;
     out.push_back(std::move(r));
   }
   return out;
+}
+
+Status ShipRunner::ShipNow(const std::string& client) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = slots_.find(client);
+  if (it == slots_.end()) {
+    return Status::NotFound("no tenant '" + client + "' is shipped from " + options_.outbox_root);
+  }
+  Slot* slot = it->second.get();
+  if (slot->finished.load()) {
+    slot->restart_now = true;
+  } else if (slot->shipper) {
+    slot->shipper->ShipNow();
+  }
+  return Status::OK();
 }
 
 }  // namespace owsync::shipper

@@ -32,6 +32,7 @@ struct TenantReport {
   TenantProgress progress;
   bool running = false;
   std::string stopped_error;  // why the tenant stopped ("" when running or finished OK)
+  int64_t starts = 0;         // how often its shipper was started (a restart counts)
 };
 
 class ShipRunner {
@@ -47,6 +48,9 @@ class ShipRunner {
   void RequestStop();
 
   std::vector<TenantReport> Report() const;
+  // Ships `client` now: wakes its shipper from a sync-interval wait, or restarts a stopped
+  // one at once instead of after restart_micros. NotFound when no such tenant is shipped.
+  [[nodiscard]] Status ShipNow(const std::string& client);
 
   // Tenant outbox directories under `root`: client name -> directory.
   static Result<std::map<std::string, std::string>> FindTenants(FileSystem* fs,
@@ -59,6 +63,8 @@ class ShipRunner {
     std::atomic<bool> finished{false};
     Status result;
     int64_t restart_at = 0;
+    bool restart_now = false;  // ShipNow on a stopped tenant
+    int64_t starts = 0;
   };
   void Start(const std::string& client, const std::string& dir, Slot* slot);
   void StopAll();

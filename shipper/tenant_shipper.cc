@@ -13,6 +13,7 @@
 #include "shipper/pg_connection.h"
 #include "shipper/ship_config.h"
 #include "shipper/tenant_catalog.h"
+#include "shipper/tenant_claim.h"
 
 namespace owsync::shipper {
 
@@ -111,7 +112,17 @@ Status TenantShipper::RunOnce(bool* retry) {
   };
   OWSYNC_ASSIGN_OR_RETURN(PgConnection conn, connect());
   auto deadline = [&] { return Deadline::After(clock_, options_.statement_micros); };
-  Result<TenantOffset> offset_or = BatchApplier::ReadOffset(&conn, client, deadline());
+  // Take the tenant over before reading where it stands: from this commit on, no batch of an
+  // older epoch (a deposed leader) can commit (shipper/tenant_claim.h).
+  const int64_t claim_epoch = epochs_->CurrentEpoch();
+  if (claim_epoch == 0) return Status::Aborted("tenant " + client + ": not the leader");
+  TenantClaimOptions claim_options;
+  claim_options.client = client;
+  claim_options.cluster = options_.cluster;
+  claim_options.url = options_.url;
+  claim_options.still_leader = [&] { return epochs_->CurrentEpoch() == claim_epoch; };
+  Result<TenantOffset> offset_or =
+      TenantClaim(clock_, logger_, claim_options).Claim(&conn, claim_epoch);
   if (!offset_or.ok()) {
     *retry = offset_or.status().retryable();
     return offset_or.status();
@@ -224,9 +235,12 @@ Status TenantShipper::RunOnce(bool* retry) {
         pipe.queue.enqueue(Item{Item::kEnd, {}, 0, Status::OK()});
         return;
       }
-      // At the watermark: wait for the writer to publish more (backing off while idle).
+      // At the watermark: wait for the writer to publish more (backing off while idle), or
+      // until ShipNow asks for what is durable now.
       int64_t wait = interval > 0 ? interval : poll;
-      for (int64_t slept = 0; slept < wait && !pipe.stop.load() && !stop_.load(); slept += 50'000) {
+      for (int64_t slept = 0;
+           slept < wait && !pipe.stop.load() && !stop_.load() && !ship_now_.exchange(false);
+           slept += 50'000) {
         clock_->SleepForMicros(std::min<int64_t>(50'000, wait - slept));
       }
       poll = std::min(poll * 2, kMaxPollMicros);

@@ -63,6 +63,9 @@ class TenantShipper {
   // table, corrupt outbox, permission) or Aborted when leadership was lost.
   [[nodiscard]] Status Run();
   void RequestStop() { stop_.store(true); }
+  // Ships what is durable now instead of waiting out the rest of a sync interval (a manual
+  // trigger): the reader's next wait at the watermark ends at once. Any thread.
+  void ShipNow() { ship_now_.store(true); }
 
   TenantProgress progress() const;
   const std::string& client() const { return options_.client; }
@@ -77,6 +80,7 @@ class TenantShipper {
   TenantShipperOptions options_;
   const EpochSource* epochs_;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> ship_now_{false};  // set by ShipNow, consumed by the reader's wait
   mutable std::mutex mu_;
   TenantProgress progress_;
 };

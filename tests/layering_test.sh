@@ -13,7 +13,9 @@ check() {  # folder, allowed owsync folders (regex), forbidden system headers (r
     inc=$(sed -E 's/.*#include[[:space:]]*[<"]([^>"]+)[>"].*/\1/' <<<"$line")
     top=${inc%%/*}
     # A *_pg_test.cc beside the code gets its PostgreSQL from the test harness.
-    if [[ "$file" == *_pg_test.cc && "$inc" == tests/pg_test_env.h ]]; then continue; fi
+    if [[ ( "$file" == *_pg_test.cc || "$file" == *_test_fixture.h ) && "$inc" == tests/pg_test_env.h ]]; then
+      continue
+    fi
     case "$top" in
       util|outbox|capture|shipper|resolver|cli|tests|bench)
         if ! [[ "$top" =~ ^($allowed)$ ]]; then

@@ -80,7 +80,10 @@ std::vector<std::string> ShipTestFixture::OwsyncEnvironment(
   std::map<std::string, std::string> e = {
       {"DATABASE_URL", runtime_url_}, {"ADMIN_DATABASE_URL", pg_->admin_url},
       {"HOST_NAME", host_->name},     {"CLUSTER_NAME", host_->cluster},
-      {"LEASE_DURATION", "3"},        {"LOG_LEVEL", "warn"}};
+      {"LEASE_DURATION", "3"},        {"LOG_LEVEL", "warn"},
+      {"API_PORT", "0"}};  // tests run side by side: any free port
+  // Only a transaction pooler is configured: advisory locks cannot be trusted there.
+  if (bouncer_) e["LOCK_DATABASE_URL"] = "none";
   for (const auto& [k, v] : env) e[k] = v;
   std::vector<std::string> overrides;
   for (const auto& [k, v] : e) overrides.push_back(k + "=" + v);

@@ -1,0 +1,174 @@
+#include "shipper/ship_node.h"
+
+#include <fmt/format.h>
+
+#include <thread>
+
+namespace owsync::shipper {
+namespace {
+
+constexpr int64_t kWatchMicros = 20'000;  // how often a term checks it still leads
+
+}  // namespace
+
+ShipNode::ShipNode(FileSystem* fs, Clock* clock, Logger* logger, ShipNodeOptions options)
+    : fs_(fs),
+      clock_(clock),
+      logger_(logger),
+      options_(std::move(options)),
+      started_micros_(clock->NowMicros()) {
+  LeaseOptions lo = options_.lease;
+  lo.lock_url = options_.lock_url;
+  auto user_hook = lo.on_change;
+  lo.on_change = [this, user_hook](int64_t epoch, const std::string& reason) {
+    OnLeaseChange(epoch, reason);
+    if (user_hook) user_hook(epoch, reason);
+  };
+  lease_ = std::make_unique<Lease>(clock_, logger_, options_.url, lo);
+  epochs_ = std::make_unique<LeaseEpochSource>(lease_.get());
+}
+
+ShipNode::~ShipNode() {
+  RequestStop();
+  lease_->Stop();
+}
+
+void ShipNode::OnLeaseChange(int64_t epoch, const std::string& reason) {
+  // Runs on the lease thread: only bookkeeping here; the term loop in Run() reacts.
+  if (epoch != 0) {
+    logger_->Info("leadership: {} ({}) leads cluster {} with epoch {}: {}", lease_->node_id(),
+                  options_.role, options_.lease.cluster, epoch, reason);
+  } else {
+    logger_->Warn("leadership: {} ({}) no longer leads cluster {}: {}; shipping stops",
+                  lease_->node_id(), options_.role, options_.lease.cluster, reason);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  ++lease_generation_;
+  if (epoch == 0 && runner_) runner_->RequestStop();
+  cv_.notify_all();
+}
+
+Status ShipNode::Run() {
+  const int64_t forever = INT64_MAX / 4;
+  const int64_t wait = options_.lease_wait_micros > 0 ? options_.lease_wait_micros : forever;
+  Status result;
+  while (!stop_.load()) {
+    if (!lease_->IsHeld()) {
+      logger_->Info("following: {} ({}) waits for the lease of cluster {} (held by {})",
+                    lease_->node_id(), options_.role, options_.lease.cluster,
+                    lease_->last_observed().leader_id.empty() ? std::string("nobody yet")
+                                                              : lease_->last_observed().leader_id);
+    }
+    Status held = lease_->AcquireAndKeep(Deadline::After(clock_, wait));
+    if (stop_.load()) break;
+    if (!held.ok()) {
+      if (held.code() == StatusCode::kBusy || held.code() == StatusCode::kUnavailable) {
+        if (options_.lease_wait_micros > 0) return held;
+        continue;
+      }
+      return held;
+    }
+    const int64_t epoch = lease_->epoch();
+    if (epoch == 0) continue;  // lost again before we could start
+    auto runner =
+        std::make_shared<ShipRunner>(fs_, clock_, logger_, options_.runner, epochs_.get());
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      runner_ = runner;
+    }
+    Status term;
+    std::atomic<bool> term_done{false};
+    std::thread worker([&] {
+      term = runner->Run();
+      term_done.store(true);
+    });
+    // Stop the term as soon as the lease is gone (by our clock or the server's answer) or a
+    // planned stop comes; the runner's tenants finish the batch in flight.
+    while (!term_done.load()) {
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait_for(lock, std::chrono::microseconds(kWatchMicros));
+      }
+      if (stop_.load() || !lease_->IsHeld()) runner->RequestStop();
+    }
+    worker.join();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      last_report_ = runner->Report();
+      for (const auto& r : last_report_) {
+        last_commit_micros_ = std::max(last_commit_micros_, r.progress.last_commit_micros);
+      }
+      runner_.reset();
+    }
+    if (options_.runner.once) {
+      result = term;
+      break;
+    }
+    if (stop_.load()) break;
+    if (lease_->IsHeld()) {
+      // The term ended while we still lead: the runner failed (e.g. the outbox root cannot
+      // be read). Hand the lease over rather than hold it idle, then campaign again.
+      logger_->Error(
+          "leadership: shipping failed while leading epoch {}: {}; releasing the lease so the "
+          "other node can try, and exiting",
+          epoch, term.ToString());
+      Status released = lease_->Release();
+      if (!released.ok()) logger_->Warn("releasing the lease: {}", released.ToString());
+      return term;
+    }
+  }
+  Status released = lease_->Release();
+  if (!released.ok()) logger_->Warn("releasing the lease: {}", released.ToString());
+  return result;
+}
+
+void ShipNode::RequestStop() {
+  stop_.store(true);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (runner_) runner_->RequestStop();
+  cv_.notify_all();
+}
+
+NodeSnapshot ShipNode::Snapshot() const {
+  NodeSnapshot s;
+  s.node_id = lease_->node_id();
+  s.role = options_.role;
+  s.epoch = lease_->epoch();
+  s.is_leader = s.epoch != 0;
+  s.lease = lease_->last_observed();
+  s.postgres_reachable = lease_->reachable();
+  s.started_micros = started_micros_;
+  std::lock_guard<std::mutex> lock(mu_);
+  s.last_commit_micros = last_commit_micros_;
+  if (runner_) {
+    for (const auto& r : runner_->Report()) {
+      s.last_commit_micros = std::max(s.last_commit_micros, r.progress.last_commit_micros);
+    }
+  }
+  return s;
+}
+
+std::vector<TenantReport> ShipNode::Report() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!runner_) return {};
+  return runner_->Report();
+}
+
+std::vector<TenantReport> ShipNode::LastReport() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return last_report_;
+}
+
+Status ShipNode::ShipNow(const std::string& client) {
+  std::shared_ptr<ShipRunner> runner;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    runner = runner_;
+  }
+  if (!runner || !lease_->IsHeld()) {
+    return Status::FailedPrecondition("this node does not lead cluster " + options_.lease.cluster);
+  }
+  return runner->ShipNow(client);
+}
+
+}  // namespace owsync::shipper
