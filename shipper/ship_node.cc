@@ -83,13 +83,20 @@ Status ShipNode::Run() {
       term_done.store(true);
     });
     // Stop the term as soon as the lease is gone (by our clock or the server's answer) or a
-    // planned stop comes; the runner's tenants finish the batch in flight.
+    // planned stop comes; the runner's tenants finish the batch in flight (a batch of a lost
+    // term fails its fencing check rather than commit).
+    bool stopped_by_us = false;
     while (!term_done.load()) {
       {
         std::unique_lock<std::mutex> lock(mu_);
         cv_.wait_for(lock, std::chrono::microseconds(kWatchMicros));
       }
-      if (stop_.load() || !lease_->IsHeld()) runner->RequestStop();
+      // A new epoch (lost and won again between two looks) is a new term too: its tenants
+      // must claim again before they read where they stand.
+      if (!stopped_by_us && (stop_.load() || lease_->epoch() != epoch)) {
+        stopped_by_us = true;
+        runner->RequestStop();
+      }
     }
     worker.join();
     {
@@ -105,7 +112,7 @@ Status ShipNode::Run() {
       break;
     }
     if (stop_.load()) break;
-    if (lease_->IsHeld()) {
+    if (!stopped_by_us && !term.ok()) {
       // The term ended while we still lead: the runner failed (e.g. the outbox root cannot
       // be read). Hand the lease over rather than hold it idle, then campaign again.
       logger_->Error(
