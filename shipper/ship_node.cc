@@ -131,6 +131,9 @@ Status ShipNode::Run() {
 
 void ShipNode::RequestStop() {
   stop_.store(true);
+  // A follower waits in AcquireAndKeep (forever by default): interrupt it. A leader keeps
+  // renewing while its batch in flight finishes; Run() then releases the lease.
+  if (!lease_->IsHeld()) lease_->Stop();
   std::lock_guard<std::mutex> lock(mu_);
   if (runner_) runner_->RequestStop();
   cv_.notify_all();

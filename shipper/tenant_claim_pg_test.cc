@@ -35,11 +35,13 @@ class TenantClaimTest : public ::testing::Test {
     ASSERT_TRUE(report.ok()) << report.status().ToString();
   }
 
-  std::unique_ptr<Lease> LeaseOf(const std::string& name) {
+  // A lease of `lease_micros` (the deposed leader's is short, so that it expires quickly; the
+  // claimer's long enough to outlast a slow sanitizer run: nothing renews it here).
+  std::unique_ptr<Lease> LeaseOf(const std::string& name, int64_t lease_micros = 1'000'000) {
     LeaseOptions o;
     o.cluster = host_.cluster;
     o.node_id = Lease::MakeNodeId("test", name);
-    o.lease_micros = 1'000'000;
+    o.lease_micros = lease_micros;
     auto lease = std::make_unique<Lease>(clock_, env_->logger(), host_.url, o);
     auto r = lease->TryAcquireOrRenew();
     EXPECT_TRUE(r.ok() && *r) << (r.ok() ? "not granted" : r.status().ToString());
@@ -90,27 +92,29 @@ class TenantClaimTest : public ::testing::Test {
 };
 
 TEST_F(TenantClaimTest, ClaimRaisesTheEpochThenReturnsTheAckedOffset) {
-  auto lease = LeaseOf("a");
+  auto lease = LeaseOf("a", 30'000'000);
+  const int64_t epoch = lease->epoch();
   PgConnection conn = Connect("owsync ship " + client_);
-  auto offset = Claimer().Claim(&conn, lease->epoch());
+  auto offset = Claimer().Claim(&conn, epoch);
   ASSERT_TRUE(offset.ok()) << offset.status().ToString();
-  EXPECT_EQ(offset->acked_epoch, lease->epoch());
+  EXPECT_EQ(offset->acked_epoch, epoch);
   EXPECT_EQ(offset->acked_offset, 0u);
-  EXPECT_EQ(AckedEpoch(), std::to_string(lease->epoch()));
+  EXPECT_EQ(AckedEpoch(), std::to_string(epoch));
 }
 
 TEST_F(TenantClaimTest, AnOlderEpochIsFencedOnceANewerOneClaimed) {
   auto a = LeaseOf("a");
   const int64_t old_epoch = a->epoch();
   clock_->SleepForMicros(1'100'000);  // a's lease expires at the server
-  auto b = LeaseOf("b");
+  auto b = LeaseOf("b", 30'000'000);
+  const int64_t epoch = b->epoch();
   PgConnection conn = Connect("owsync ship " + client_);
-  ASSERT_TRUE(Claimer().Claim(&conn, b->epoch()).ok());
+  ASSERT_TRUE(Claimer().Claim(&conn, epoch).ok());
   auto stale = Claimer().Claim(&conn, old_epoch);
   ASSERT_FALSE(stale.ok());
   EXPECT_EQ(stale.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(stale.status().message().find("fenced"), std::string::npos);
-  EXPECT_EQ(AckedEpoch(), std::to_string(b->epoch()));
+  EXPECT_EQ(AckedEpoch(), std::to_string(epoch));
 }
 
 TEST_F(TenantClaimTest, DeposedLeadersBatchHoldingTheRowIsEndedAndItsWorkRolledBack) {
@@ -118,23 +122,25 @@ TEST_F(TenantClaimTest, DeposedLeadersBatchHoldingTheRowIsEndedAndItsWorkRolledB
   PgConnection frozen = Connect("owsync ship " + client_);
   HoldRow(&frozen, a->epoch());
   clock_->SleepForMicros(1'100'000);
-  auto b = LeaseOf("b");
+  auto b = LeaseOf("b", 30'000'000);
+  const int64_t epoch = b->epoch();
   PgConnection conn = Connect("owsync ship " + client_);
-  auto offset = Claimer().Claim(&conn, b->epoch());
+  auto offset = Claimer().Claim(&conn, epoch);
   ASSERT_TRUE(offset.ok()) << offset.status().ToString();
   EXPECT_EQ(offset->acked_offset, 0u) << "the frozen batch's offset 7 never committed";
-  EXPECT_EQ(AckedEpoch(), std::to_string(b->epoch()));
+  EXPECT_EQ(AckedEpoch(), std::to_string(epoch));
   EXPECT_TRUE(log_.Contains("of a deposed leader"));
   auto after = frozen.Exec("COMMIT", Deadline::After(clock_, 5'000'000));
   EXPECT_FALSE(after.ok()) << "the frozen leader's session was ended";
 }
 
 TEST_F(TenantClaimTest, AnotherProgramsSessionIsWaitedForNeverEnded) {
-  auto a = LeaseOf("a");
+  auto a = LeaseOf("a", 30'000'000);
+  const int64_t epoch = a->epoch();
   PgConnection op = Connect("owsync provision");
-  HoldRow(&op, a->epoch());
+  HoldRow(&op, epoch);
   PgConnection conn = Connect("owsync ship " + client_);
-  auto offset = Claimer(/*terminate_wait_micros=*/700'000).Claim(&conn, a->epoch());
+  auto offset = Claimer(/*terminate_wait_micros=*/700'000).Claim(&conn, epoch);
   ASSERT_FALSE(offset.ok());
   EXPECT_EQ(offset.status().code(), StatusCode::kBusy) << offset.status().ToString();
   EXPECT_TRUE(offset.status().retryable());
