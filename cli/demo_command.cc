@@ -1,7 +1,8 @@
 // `owsync demo`: the README's first command ends here. On this machine, with nothing
 // configured, it runs owsync end to end (cli/demo_run.h has the phases): a private
-// PostgreSQL, a registered host, a sample Open WebUI database, provisioning, the capture and
-// ship sidecars running while an application writes, catch-up, verify, and a summary.
+// PostgreSQL, a registered host, a sample Open WebUI database, provisioning, the capture
+// sidecar and an HA pair of ship sidecars running while an application writes, a failover (the
+// leader SIGKILLed mid-stream), catch-up, verify, and a summary.
 // Ctrl-C (SIGINT) or SIGTERM stops the writer and every child, stops PostgreSQL and removes
 // the files (exit 130); --keep keeps them. Exit 0 when verify passed, 1 otherwise.
 #include <signal.h>
@@ -50,14 +51,17 @@ void AddDemoCommand(CLI::App* app, CliContext* ctx) {
       "  2. a sample Open WebUI database from the v0.11.0 schema: chats with large JSON, many\n"
       "     small messages, the other tables filled by an application-like writer;\n"
       "  3. `owsync provision` of the tenant 'demo' for that host;\n"
-      "  4. `owsync capture --once` (the initial snapshot), then `owsync ship` and `owsync\n"
-      "     capture` as continuous sidecars (ship logs in as the host role, its URL in a 0600\n"
-      "     file) until PostgreSQL has the snapshot;\n"
-      "  5. the application writes for --seconds while both run: a progress line a second\n"
+      "  4. `owsync capture --once` (the initial snapshot), then `owsync capture` and an HA\n"
+      "     pair of `owsync ship` (ROLE=primary and ROLE=secondary, one lease, 5 s) as\n"
+      "     continuous sidecars (ship logs in as the host role, its URL in a 0600 file) until\n"
+      "     PostgreSQL has the snapshot;\n"
+      "  5. the application writes for --seconds while they run: a progress line a second\n"
       "     (rows written, outbox durable offset, PostgreSQL acked offset, lag);\n"
-      "  6. the writer stops, capture drains, ship catches up (acked == durable);\n"
-      "  7. `verify` compares every table row by row; then a summary (throughput, lag, catch-up\n"
-      "     time, dead letters, conflicts, verify result).\n"
+      "  6. halfway, the leading ship node is SIGKILLed: the time until the other node's first\n"
+      "     commit (the takeover) is measured, the killed node is restarted and must follow;\n"
+      "  7. the writer stops, capture drains, ship catches up (acked == durable);\n"
+      "  8. `verify` compares every table row by row; then a summary (throughput, lag, takeover\n"
+      "     time, catch-up time, dead letters, conflicts, verify result).\n"
       "Every process is stopped and every file removed at the end, also on Ctrl-C, unless\n"
       "--keep. Exit 0 when verify passed, 1 on a failure, 130 when interrupted.");
   cmd->add_option("--seconds", options->seconds,

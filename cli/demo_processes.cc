@@ -28,11 +28,19 @@ std::string DemoProcesses::Tail(const std::string& name) const {
 }
 
 Result<ChildProcess> DemoProcesses::Launch(const std::string& name,
-                                           const std::vector<std::string>& args) {
+                                           const std::vector<std::string>& args,
+                                           const std::vector<std::string>& env) {
   ChildProcessOptions options;
   options.argv = {"/proc/self/exe"};
   options.argv.insert(options.argv.end(), args.begin(), args.end());
   options.env = env_;
+  for (const std::string& entry : env) {
+    const size_t eq = entry.find('=');
+    if (eq == std::string::npos) continue;  // not NAME=VALUE
+    const std::string prefix = entry.substr(0, eq + 1);
+    std::erase_if(*options.env, [&](const std::string& e) { return e.starts_with(prefix); });
+    options.env->push_back(entry);
+  }
   options.output_path = LogPath(name);
   options.own_process_group = true;
   options.parent_death_signal = SIGTERM;
@@ -66,10 +74,35 @@ Result<std::string> DemoProcesses::Run(const std::string& name,
   return text.substr(std::min<uint64_t>(log_start, text.size()));
 }
 
-Status DemoProcesses::Start(const std::string& name, const std::vector<std::string>& args) {
-  OWSYNC_ASSIGN_OR_RETURN(ChildProcess child, Launch(name, args));
+Status DemoProcesses::Start(const std::string& name, const std::vector<std::string>& args,
+                            const std::vector<std::string>& env) {
+  if (Find(name) != running_.end()) return Status::Internal("owsync " + name + " already runs");
+  OWSYNC_ASSIGN_OR_RETURN(ChildProcess child, Launch(name, args, env));
   running_.emplace_back(name, std::move(child));
   return Status::OK();
+}
+
+std::vector<std::pair<std::string, ChildProcess>>::iterator DemoProcesses::Find(
+    const std::string& name) {
+  return std::find_if(running_.begin(), running_.end(),
+                      [&](const auto& entry) { return entry.first == name; });
+}
+
+pid_t DemoProcesses::Pid(const std::string& name) const {
+  for (const auto& [n, child] : running_) {
+    if (n == name && child.running()) return child.pid();
+  }
+  return -1;
+}
+
+Result<std::string> DemoProcesses::Kill(const std::string& name) {
+  auto it = Find(name);
+  if (it == running_.end()) return Status::Internal("owsync " + name + " was not started");
+  ChildProcess child = std::move(it->second);
+  running_.erase(it);
+  if (child.running()) OWSYNC_RETURN_IF_ERROR(child.Signal(SIGKILL));
+  OWSYNC_ASSIGN_OR_RETURN(int status, child.Wait());
+  return DescribeWaitStatus(status);
 }
 
 Status DemoProcesses::CheckRunning(const std::string& name) {
@@ -91,8 +124,7 @@ Status DemoProcesses::CheckAllRunning() {
 }
 
 Result<std::string> DemoProcesses::Stop(const std::string& name, int64_t grace_micros) {
-  auto it = std::find_if(running_.begin(), running_.end(),
-                         [&](const auto& entry) { return entry.first == name; });
+  auto it = Find(name);
   if (it == running_.end()) return Status::Internal("owsync " + name + " was not started");
   ChildProcess child = std::move(it->second);
   running_.erase(it);

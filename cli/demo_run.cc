@@ -2,14 +2,12 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <iostream>
-#include <set>
 
 #include "cli/db_admin.h"
-#include "cli/demo_writer.h"
+#include "cli/demo_kept_hint.h"
 
 namespace owsync::cli {
 namespace {
@@ -19,15 +17,9 @@ constexpr char kClusterName[] = "demo";
 constexpr int64_t kSampleMicros = 100'000;  // lag resolution
 constexpr int64_t kStopGraceMicros = 30'000'000;
 constexpr int64_t kCatchUpTimeoutMicros = 300'000'000;
+constexpr double kLeaseSeconds = 5;  // LEASE_DURATION: the failover's slow path stays short
 
 double Seconds(int64_t micros) { return static_cast<double>(micros) / 1e6; }
-
-// This binary's path, for commands printed to be run by hand.
-std::string SelfPath() {
-  char buf[4096];
-  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "owsync";
-}
 
 // The last non-empty line of a command's output.
 std::string LastLine(const std::string& text) {
@@ -58,10 +50,11 @@ Status DemoRun::Run() {
   OWSYNC_RETURN_IF_ERROR(Provision());
   OWSYNC_RETURN_IF_ERROR(InitialSync());
   OWSYNC_RETURN_IF_ERROR(Write());
+  OWSYNC_RETURN_IF_ERROR(Failover());
   OWSYNC_RETURN_IF_ERROR(CatchUp());
   OWSYNC_RETURN_IF_ERROR(Verify());
   Summary();
-  if (verify_->ExitCode(/*strict=*/false) != 0) {
+  if (!summary_.verified) {
     return Status::Internal("verify found differences between SQLite and PostgreSQL");
   }
   return Status::OK();
@@ -69,7 +62,7 @@ Status DemoRun::Run() {
 
 Status DemoRun::Postgres() {
   Say("");
-  Say("[1/7] a private PostgreSQL 15 (initdb into a temporary directory, 127.0.0.1 only)");
+  Say("[1/8] a private PostgreSQL 15 (initdb into a temporary directory, 127.0.0.1 only)");
   LocalPostgresOptions pg_options;
   pg_options.fs = ctx_->fs;
   pg_options.clock = ctx_->clock;
@@ -105,7 +98,8 @@ Status DemoRun::Postgres() {
 
   std::vector<std::string> env = EnvironmentWith(
       {"DATABASE_URL_FILE=" + Path("host.url"), std::string("HOST_NAME=") + kHostName,
-       std::string("CLUSTER_NAME=") + kClusterName, "LEASE_DURATION=5", "LOG_LEVEL=info"},
+       std::string("CLUSTER_NAME=") + kClusterName, fmt::format("LEASE_DURATION={}", kLeaseSeconds),
+       "LOG_LEVEL=info"},
       {"DATABASE_URL", "ADMIN_DATABASE_URL*", "LOCK_DATABASE_URL*", "ROLE", "API_*", "METRICS_PORT",
        "ENABLE_METRICS", "BATCH_*", "SHIP_QUEUE_BYTES", "HEARTBEAT_INTERVAL",
        "DEFAULT_SYNC_INTERVAL", "PG*"});
@@ -120,7 +114,7 @@ Status DemoRun::Postgres() {
 Status DemoRun::Sample() {
   Say("");
   Say(
-      fmt::format("[2/7] a sample Open WebUI database (v0.11.0 schema, WAL): {} chats of "
+      fmt::format("[2/8] a sample Open WebUI database (v0.11.0 schema, WAL): {} chats of "
                   "1-50 KB JSON with {} messages each, plus the application's other tables",
                   options_.chats, options_.messages_per_chat));
   DemoSampleOptions o;
@@ -142,7 +136,7 @@ Status DemoRun::Sample() {
 
 Status DemoRun::Provision() {
   Say("");
-  Say("[3/7] owsync provision: the tenant's schema in PostgreSQL, granted to " + host_role_ +
+  Say("[3/8] owsync provision: the tenant's schema in PostgreSQL, granted to " + host_role_ +
       " only");
   OWSYNC_ASSIGN_OR_RETURN(
       std::string out, processes_->Run("provision", {"provision", "--admin-url", pg_->admin_url(),
@@ -155,7 +149,7 @@ Status DemoRun::Provision() {
 Status DemoRun::InitialSync() {
   const std::string outbox = Path("outbox/" + options_.client);
   Say("");
-  Say("[4/7] initial sync: capture takes a snapshot into the outbox, ship copies it to "
+  Say("[4/8] initial sync: capture takes a snapshot into the outbox, ship copies it to "
       "PostgreSQL");
   OWSYNC_ASSIGN_OR_RETURN(
       std::string out,
@@ -163,9 +157,22 @@ Status DemoRun::InitialSync() {
                                        "--client", options_.client, "--once"}));
   Say("      " + LastLine(out));
   const int64_t t0 = ctx_->clock->MonotonicMicros();
-  Say("      starting the sidecars: owsync ship --outbox-root outbox (as " + host_role_ +
-      ", DATABASE_URL_FILE=host.url) and owsync capture (continuous)");
-  OWSYNC_RETURN_IF_ERROR(processes_->Start("ship", {"ship", "--outbox-root", Path("outbox")}));
+  Say(
+      fmt::format("      starting the sidecars: two owsync ship --outbox-root outbox, an HA pair "
+                  "(ROLE=primary and ROLE=secondary, as {}, DATABASE_URL_FILE=host.url, "
+                  "LEASE_DURATION={}), and owsync capture (continuous)",
+                  host_role_, kLeaseSeconds));
+  DemoFailoverOptions fo;
+  fo.admin_url = pg_->admin_url();
+  fo.cluster = kClusterName;
+  fo.client = options_.client;
+  fo.outbox_root = Path("outbox");
+  fo.lease_seconds = kLeaseSeconds;
+  OWSYNC_ASSIGN_OR_RETURN(failover_,
+                          DemoFailover::Create(ctx_->fs, ctx_->clock, processes_.get(), fo,
+                                               [this](const std::string& line) { Say(line); }));
+  next_print_ = t0 + 1'000'000;
+  OWSYNC_RETURN_IF_ERROR(failover_->Start([this] { return Tick(); }));
   OWSYNC_RETURN_IF_ERROR(
       processes_->Start("capture", {"capture", "--db", Path("webui.db"), "--outbox", outbox,
                                     "--client", options_.client, "--poll-ms", "50"}));
@@ -191,36 +198,57 @@ void DemoRun::Progress(const DemoOffsets& o) {
       std::max<int64_t>(0, static_cast<int64_t>(o.durable) - o.acked), Seconds(o.lag_micros)));
 }
 
+Result<std::optional<DemoOffsets>> DemoRun::Poll() {
+  OWSYNC_RETURN_IF_ERROR(CheckInterrupted());
+  OWSYNC_RETURN_IF_ERROR(processes_->CheckAllRunning());
+  const int64_t now = ctx_->clock->MonotonicMicros();
+  if (now < next_sample_) return std::optional<DemoOffsets>();
+  next_sample_ = now + kSampleMicros;
+  OWSYNC_ASSIGN_OR_RETURN(DemoOffsets o, monitor_->Sample());
+  if (now >= next_print_) {
+    Progress(o);
+    next_print_ = now + 1'000'000;
+  }
+  return std::optional<DemoOffsets>(o);
+}
+
+Status DemoRun::Tick() {
+  OWSYNC_ASSIGN_OR_RETURN(std::optional<DemoOffsets> o, Poll());
+  if (o.has_value() && writer_ != nullptr) summary_.lag_micros.push_back(o->lag_micros);
+  return Status::OK();
+}
+
 Status DemoRun::WaitUntilCaughtUp(const std::string& what, int64_t timeout_micros) {
   const int64_t deadline = ctx_->clock->MonotonicMicros() + timeout_micros;
-  int64_t next_print = ctx_->clock->MonotonicMicros() + 1'000'000;
+  next_print_ = ctx_->clock->MonotonicMicros() + 1'000'000;
   while (true) {
-    OWSYNC_RETURN_IF_ERROR(CheckInterrupted());
-    OWSYNC_RETURN_IF_ERROR(processes_->CheckAllRunning());
-    OWSYNC_ASSIGN_OR_RETURN(DemoOffsets o, monitor_->Sample());
-    const int64_t now = ctx_->clock->MonotonicMicros();
-    if (o.durable > 0 && o.caught_up()) {
-      Progress(o);
+    OWSYNC_ASSIGN_OR_RETURN(std::optional<DemoOffsets> o, Poll());
+    if (o.has_value() && o->durable > 0 && o->caught_up()) {
+      Progress(*o);
       return Status::OK();
     }
-    if (now >= next_print) {
-      Progress(o);
-      next_print += 1'000'000;
-    }
-    if (now >= deadline) {
+    if (o.has_value() && ctx_->clock->MonotonicMicros() >= deadline) {
       return Status::Internal(fmt::format(
-          "{}: PostgreSQL did not catch up within {:.0f} s "
-          "(acked {} of {}); see {}",
-          what, Seconds(timeout_micros), o.acked, o.durable, processes_->LogPath("ship")));
+          "{}: PostgreSQL did not catch up within {:.0f} s (acked {} of {}); see {}*.log", what,
+          Seconds(timeout_micros), o->acked, o->durable, Path("ship-")));
     }
     ctx_->clock->SleepForMicros(kSampleMicros);
+  }
+}
+
+Status DemoRun::WriteUntil(int64_t end) {
+  while (true) {
+    OWSYNC_RETURN_IF_ERROR(Tick());
+    const int64_t now = ctx_->clock->MonotonicMicros();
+    if (now >= end) return Status::OK();
+    ctx_->clock->SleepForMicros(std::min<int64_t>(end - now, kSampleMicros));
   }
 }
 
 Status DemoRun::Write() {
   Say("");
   Say(
-      fmt::format("[5/7] the application writes for {:.0f} s at ~{:.0f} transactions/s "
+      fmt::format("[5/8] the application writes for {:.0f} s at ~{:.0f} transactions/s "
                   "(inserts, updates, deletes, key changes, odd values) while capture and ship "
                   "run",
                   options_.seconds, options_.rate));
@@ -228,51 +256,44 @@ Status DemoRun::Write() {
   wo.db_path = Path("webui.db");
   wo.seed = 8;
   wo.odd_rate = 0.001;  // a few odd values: some become dead letters
-  OWSYNC_ASSIGN_OR_RETURN(std::unique_ptr<DemoWriter> writer,
-                          DemoWriter::Open(ctx_->fs, ctx_->clock, wo, options_.rate));
+  OWSYNC_ASSIGN_OR_RETURN(writer_, DemoWriter::Open(ctx_->fs, ctx_->clock, wo, options_.rate));
   OWSYNC_ASSIGN_OR_RETURN(DemoOffsets before, monitor_->Sample());
   summary_.acked_before_write = before.acked;
-  DemoWriter* w = writer.get();
-  rows_written_ = [w] { return w->rows_changed(); };
-  const int64_t t0 = ctx_->clock->MonotonicMicros();
-  const int64_t end = t0 + static_cast<int64_t>(options_.seconds * 1e6);
-  writer->Start();
-  Status failed;
-  for (int64_t next_print = t0 + 1'000'000; failed.ok();) {
-    failed = CheckInterrupted();
-    if (failed.ok()) failed = processes_->CheckAllRunning();
-    if (!failed.ok() || ctx_->clock->MonotonicMicros() >= end) break;
-    auto o = monitor_->Sample();
-    if (!o.ok()) {
-      failed = o.status();
-      break;
-    }
-    summary_.lag_micros.push_back(o->lag_micros);
-    const int64_t now = ctx_->clock->MonotonicMicros();
-    if (now >= next_print) {
-      Progress(*o);
-      next_print += 1'000'000;
-    }
-    ctx_->clock->SleepForMicros(std::clamp<int64_t>(end - now, 0, kSampleMicros));
+  rows_written_ = [w = writer_.get()] { return w->rows_changed(); };
+  write_start_ = ctx_->clock->MonotonicMicros();
+  write_end_ = write_start_ + static_cast<int64_t>(options_.seconds * 1e6);
+  next_print_ = write_start_ + 1'000'000;
+  writer_->Start();
+  return WriteUntil(write_start_ + (write_end_ - write_start_) / 2);
+}
+
+Status DemoRun::Failover() {
+  Say("");
+  Say(
+      fmt::format("[6/8] failover, mid-stream: SIGKILL of the leading ship node while the "
+                  "application writes (lease {} s; the follower need not wait for it when it sees "
+                  "the leader's advisory lock gone)",
+                  kLeaseSeconds));
+  const auto tick = [this] { return Tick(); };
+  summary_.failover_into_write_seconds = Seconds(ctx_->clock->MonotonicMicros() - write_start_);
+  OWSYNC_RETURN_IF_ERROR(failover_->KillLeader(tick));
+  OWSYNC_RETURN_IF_ERROR(failover_->Restart(tick));
+  const int64_t now = ctx_->clock->MonotonicMicros();
+  if (now < write_end_) {
+    Say(fmt::format("      the application writes on for {:.1f} s", Seconds(write_end_ - now)));
   }
-  writer->Stop();
-  Status joined = writer->Join();
-  summary_.write_seconds = Seconds(ctx_->clock->MonotonicMicros() - t0);
+  OWSYNC_RETURN_IF_ERROR(WriteUntil(write_end_));
+  return StopWriter();
+}
+
+Status DemoRun::StopWriter() {
+  writer_->Stop();
+  Status joined = writer_->Join();
+  summary_.write_seconds = Seconds(ctx_->clock->MonotonicMicros() - write_start_);
   rows_written_ = nullptr;
-  OWSYNC_RETURN_IF_ERROR(failed);
   OWSYNC_RETURN_IF_ERROR(joined.WithContext("the demo's application writer"));
-  const WorkloadCounts& c = writer->generator().counts();
-  summary_.write_transactions = c.transactions;
-  summary_.write_rows = c.rows_changed;
-  summary_.write_counts = fmt::format(
-      "{} inserts, {} updates, {} upserts, {} key changes, {} deletes, {} INSERT OR REPLACE, "
-      "{} odd values",
-      c.inserts, c.updates, c.upserts, c.key_changes, c.deletes, c.replaces + c.replace_collisions,
-      c.odd_values);
-  std::set<std::string> tables;
-  for (const WorkloadVictim& v : writer->generator().victims()) tables.insert(v.table);
-  summary_.victims = static_cast<int64_t>(writer->generator().victims().size());
-  summary_.resnapshot_tables.assign(tables.begin(), tables.end());
+  summary_.RecordWrite(writer_->generator());
+  writer_.reset();
   OWSYNC_ASSIGN_OR_RETURN(DemoOffsets after, monitor_->Sample());
   summary_.acked_after_write = after.acked;
   Say(fmt::format("      the application stopped: {} transactions changed {} rows in {:.1f} s",
@@ -283,7 +304,7 @@ Status DemoRun::Write() {
 Status DemoRun::CatchUp() {
   const std::string outbox = Path("outbox/" + options_.client);
   Say("");
-  Say("[6/7] catching up: capture drains the last changes, ship applies them");
+  Say("[7/8] catching up: capture drains the last changes, ship applies them");
   const int64_t t0 = ctx_->clock->MonotonicMicros();
   OWSYNC_ASSIGN_OR_RETURN(std::string how, processes_->Stop("capture", kStopGraceMicros));
   Say("      capture sidecar stopped (SIGTERM: " + how +
@@ -314,8 +335,8 @@ Status DemoRun::CatchUp() {
   summary_.final_offset = o.acked;
   Say(fmt::format("      caught up {:.1f} s after the application stopped: acked == durable == {}",
                   summary_.catch_up_seconds, o.acked));
-  OWSYNC_ASSIGN_OR_RETURN(how, processes_->Stop("ship", kStopGraceMicros));
-  Say("      ship sidecar stopped (SIGTERM: " + how + ")");
+  OWSYNC_RETURN_IF_ERROR(failover_->Stop(kStopGraceMicros));
+  summary_.failover = failover_->report();
   OWSYNC_ASSIGN_OR_RETURN(summary_.tenant, monitor_->TenantCounts());
   OWSYNC_ASSIGN_OR_RETURN(summary_.live_rows, monitor_->LiveRows());
   return Status::OK();
@@ -323,7 +344,7 @@ Status DemoRun::CatchUp() {
 
 Status DemoRun::Verify() {
   Say("");
-  Say("[7/7] owsync verify: every table, row by row, SQLite against PostgreSQL (as " + host_role_ +
+  Say("[8/8] owsync verify: every table, row by row, SQLite against PostgreSQL (as " + host_role_ +
       ")");
   VerifyOptions o;
   o.db_path = Path("webui.db");
@@ -334,39 +355,12 @@ Status DemoRun::Verify() {
   o.max_report = 5;
   Verifier verifier(ctx_->fs, ctx_->clock, nullptr);
   OWSYNC_ASSIGN_OR_RETURN(VerifyReport report, verifier.Run(o));
-  verify_ = std::move(report);
-  int64_t rows = 0;
-  int64_t equal = 0;
-  int64_t dead_letters = 0;
-  int64_t conflicts = 0;
-  int tables = 0;
-  for (const VerifyTable& t : verify_->tables) {
-    if (!t.replicated) continue;
-    ++tables;
-    rows += t.rows;
-    equal += t.equal;
-    dead_letters += t.dead_letters;
-    conflicts += t.conflicts;
-    if (t.differences > 0 || !t.problem.empty()) {
-      Say(fmt::format("      table {}: {} differences {}", t.table, t.differences, t.problem));
-      for (const VerifyRow& r : t.rows_reported) {
-        if (r.tolerated.empty()) Say("        " + r.kind + " " + r.record_key + " " + r.detail);
-      }
-    }
-  }
-  if (!verify_->caught_up) Say("      " + verify_->not_caught_up);
-  Say(
-      fmt::format("      {} tables, {} rows compared: {} equal, {} differences, {} rows with a "
-                  "dead letter and {} with a pending conflict (listed, allowed)",
-                  tables, rows, equal, verify_->Differences(), dead_letters, conflicts));
-  Say(verify_->ExitCode(false) == 0 ? "      verify: PASSED" : "      verify: FAILED");
+  for (const std::string& line : summary_.RecordVerify(report)) Say("      " + line);
   return Status::OK();
 }
 
 void DemoRun::Summary() {
   summary_.client = options_.client;
-  summary_.verified = verify_->ExitCode(/*strict=*/false) == 0;
-  summary_.differences = verify_->Differences();
   summary_.total_seconds = Seconds(ctx_->clock->MonotonicMicros() - start_micros_);
   Say("");
   Say("summary");
@@ -376,31 +370,14 @@ void DemoRun::Summary() {
 void DemoRun::Cleanup() {
   if (cleaned_up_) return;
   cleaned_up_ = true;
+  writer_.reset();     // stops and joins the application's thread
+  failover_.reset();   // before the processes it points to
   processes_.reset();  // stops the sidecars still running, newest first
   monitor_.reset();
   if (pg_ != nullptr && options_.keep) {
-    const std::string bindir = pg_->bindir();
-    const std::string data_dir = pg_->data_dir();
-    const std::string pg_dir = pg_->StopAndKeepDirectory();
-    const std::string as =
-        pg_->server_user().has_value() ? "runuser -u " + pg_->server_user()->name + " -- " : "";
-    const int port = pg_->port();
+    const DemoKeptHint hint = DemoKeptHint::StopAndKeep(pg_.get(), dir_, options_.client);
     pg_.reset();
-    Say("");
-    Say("kept: " + dir_ + " (webui.db, outbox/, *.log, host.url) and PostgreSQL's " + pg_dir);
-    Say("to look at the data, start the server again and use psql:");
-    Say(
-        fmt::format("  {}{}/postgres -D {} -c port={} -c listen_addresses=127.0.0.1 -c "
-                    "unix_socket_directories={} -c hba_file={}/pg_hba.conf &",
-                    as, bindir, data_dir, port, pg_dir, pg_dir));
-    Say(
-        fmt::format("  psql 'postgresql://owsync_admin@127.0.0.1:{}/postgres' -c 'SELECT id, "
-                    "title FROM \"{}\".chat LIMIT 5'",
-                    port, options_.client));
-    Say(fmt::format("  DATABASE_URL_FILE={} {} verify --db {} --client {} --outbox {}",
-                    Path("host.url"), SelfPath(), Path("webui.db"), options_.client,
-                    Path("outbox/" + options_.client)));
-    Say("  remove both directories when done (rm -rf)");
+    for (const std::string& line : hint.Lines()) Say(line);
   } else if (pg_ != nullptr) {
     Status s = pg_->Stop();
     if (!s.ok()) Say("stopping PostgreSQL: " + s.ToString());
