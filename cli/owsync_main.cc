@@ -35,6 +35,8 @@ int main(int argc, char** argv) {
   owsync::cli::AddDbCommands(&app, &ctx);
   owsync::cli::AddProvisionCommand(&app, &ctx);
   owsync::cli::AddShipCommands(&app, &ctx);
+  owsync::cli::AddStatusCommand(&app, &ctx);
+  owsync::cli::AddTriggerCommand(&app, &ctx);
   owsync::cli::AddCaptureCommand(&app, &ctx);
   owsync::cli::AddOutboxCommands(&app, &ctx);
   owsync::cli::AddVerifyCommand(&app, &ctx);

@@ -9,6 +9,7 @@
 
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <optional>
 
 #include "cli/cli_context.h"
 #include "cli/database_url.h"
@@ -17,8 +18,10 @@
 #include "shipper/batch_applier.h"
 #include "shipper/lease.h"
 #include "shipper/lease_epoch_source.h"
+#include "shipper/node_services.h"
 #include "shipper/pg_url.h"
 #include "shipper/ship_config.h"
+#include "shipper/ship_node.h"
 #include "shipper/ship_runner.h"
 #include "shipper/tenant_shipper.h"
 
@@ -98,46 +101,41 @@ int RunShip(const ShipArgs& a, CliContext* ctx) {
   }
   for (const std::string& line : config->EffectiveConfigLines()) logger->Info("{}", line);
   for (const std::string& warning : config->warnings) logger->Warn("{}", warning);
-  LeaseOptions lo;
-  lo.cluster = config->cluster_name;
-  lo.node_id = Lease::MakeNodeId(config->host_name, config->role);
-  lo.lease_micros = config->lease_micros;
-  lo.renew_every_micros = config->heartbeat_micros;
-  Lease lease(ctx->clock, logger.get(), config->database_url, lo);
-  LeaseEpochSource epochs(&lease);
-
-  shipper::ShipRunnerOptions ro;
-  ro.outbox_root = a.outbox_root;
-  ro.once = a.once;
-  ro.tenant.url = config->database_url;
-  ro.tenant.cluster = config->cluster_name;
-  ro.tenant.batch_rows = static_cast<size_t>(config->batch_rows);
-  ro.tenant.batch_bytes = static_cast<size_t>(config->batch_bytes);
-  ro.tenant.queue_bytes = static_cast<size_t>(config->queue_bytes);
-  ro.tenant.sync_interval_micros = config->sync_interval_micros;
-  shipper::ShipRunner runner(ctx->fs, ctx->clock, logger.get(), ro, &epochs);
-
-  std::atomic<bool> stopping{false};
-  SignalWatcher signals([&](int) {
-    stopping.store(true);
-    runner.RequestStop();
-    lease.Stop();
-  });
-  int64_t wait = a.lease_wait_seconds > 0 ? a.lease_wait_seconds * 1'000'000LL
-                                          : 100LL * 365 * 24 * 3600 * 1'000'000;
-  Status held = lease.AcquireAndKeep(Deadline::After(ctx->clock, wait));
-  if (!held.ok()) {
-    if (stopping.load()) return 0;
-    return Fail("ship", held);
+  shipper::ShipNodeOptions no;
+  no.role = config->role;
+  no.lease.cluster = config->cluster_name;
+  no.lease.node_id = Lease::MakeNodeId(config->host_name, config->role);
+  no.lease.lease_micros = config->lease_micros;
+  no.lease.renew_every_micros = config->heartbeat_micros;
+  no.url = config->database_url;
+  no.lock_url = config->lock_database_url;
+  no.lease_wait_micros = a.lease_wait_seconds * 1'000'000LL;
+  no.runner.outbox_root = a.outbox_root;
+  no.runner.once = a.once;
+  no.runner.tenant.url = config->database_url;
+  no.runner.tenant.cluster = config->cluster_name;
+  no.runner.tenant.batch_rows = static_cast<size_t>(config->batch_rows);
+  no.runner.tenant.batch_bytes = static_cast<size_t>(config->batch_bytes);
+  no.runner.tenant.queue_bytes = static_cast<size_t>(config->queue_bytes);
+  no.runner.tenant.sync_interval_micros = config->sync_interval_micros;
+  shipper::ShipNode node(ctx->fs, ctx->clock, logger.get(), no);
+  // Before any thread starts (the API's, the heartbeat's, the lease's): they inherit the
+  // blocked signals, so SIGTERM reaches the watcher and not a default handler.
+  SignalWatcher signals([&](int) { node.RequestStop(); });
+  // The API and the heartbeat run on both nodes of a pair; `--once` is a batch job: neither.
+  std::optional<shipper::NodeServices> services;
+  if (!a.once) {
+    services.emplace(ctx->fs, ctx->clock, logger.get(), *config, a.outbox_root, &node);
+    Status started = services->Start();
+    if (!started.ok()) return Fail("ship", started);
   }
-  logger->Info("leading cluster {} with epoch {} as {}", config->cluster_name, lease.epoch(),
-               lease.node_id());
-  Status st = runner.Run();
-  Status released = lease.Release();
-  if (!released.ok()) logger->Warn("releasing the lease: {}", released.ToString());
+  logger->Info("node {} ({}) started for cluster {}", no.lease.node_id, config->role,
+               config->cluster_name);
+  Status st = node.Run();
+  if (services.has_value()) services->Stop();
   if (!st.ok()) return Fail("ship", st);
   if (a.once) {
-    for (const auto& r : runner.Report()) {
+    for (const auto& r : node.LastReport()) {
       std::cout << r.client << ": acked offset " << r.progress.acked_offset << " ("
                 << r.progress.rows << " rows, " << r.progress.dead_letters << " dead letters, "
                 << r.progress.conflicts << " conflicts)\n";
@@ -283,18 +281,25 @@ void AddShipCommands(CLI::App* app, CliContext* ctx) {
   auto ship_args = std::make_shared<ShipArgs>();
   CLI::App* ship = app->add_subcommand(
       "ship",
-      "Ship every tenant outbox under --outbox-root into PostgreSQL while this node holds the "
-      "cluster lease. Configured by the environment: DATABASE_URL or DATABASE_URL_FILE (the "
-      "host's runtime role), HOST_NAME, CLUSTER_NAME, ROLE, BATCH_SIZE, BATCH_BYTES, "
-      "LEASE_DURATION, HEARTBEAT_INTERVAL, DEFAULT_SYNC_INTERVAL, ... (docs/shipper.md). Logs "
-      "the effective configuration at start-up, secrets masked. SIGTERM/SIGINT: finish the "
-      "batch in flight, release the lease, exit 0.");
+      "Ship every tenant outbox under --outbox-root into PostgreSQL. Run two per host (ROLE="
+      "primary and ROLE=secondary, the same CLUSTER_NAME): both campaign for the cluster lease, "
+      "the leader ships, the follower takes over when the leader dies (at once when its "
+      "advisory-lock session is gone, else when its lease expires) and a deposed leader can "
+      "commit nothing. Both serve the HTTP API (API_BIND:API_PORT: /health, "
+      "/api/v1/cluster/status, /api/v1/sync/trigger/{client}) and write a heartbeat. "
+      "Configured by the environment: DATABASE_URL or DATABASE_URL_FILE (the host's runtime "
+      "role), LOCK_DATABASE_URL (session-mode URL for the fast path; none = off), HOST_NAME, "
+      "CLUSTER_NAME, ROLE, API_PORT, API_TOKEN_FILE, BATCH_SIZE, BATCH_BYTES, LEASE_DURATION, "
+      "HEARTBEAT_INTERVAL, DEFAULT_SYNC_INTERVAL, ... (docs/shipper.md, docs/ha.md). Logs the "
+      "effective configuration at start-up, secrets masked, and every change of leadership. "
+      "SIGTERM/SIGINT: finish the batch in flight, release the lease and the lock (the other "
+      "node takes over at once), exit 0.");
   ship->add_option("--outbox-root", ship_args->outbox_root,
                    "Directory holding one outbox directory per tenant: DIR/<client>/")
       ->required();
   ship->add_flag("--once", ship_args->once,
-                 "Ship what is durable now and exit 0 when every tenant is acknowledged "
-                 "(exit 1 naming the tenants that stopped)");
+                 "Take the lease, ship what is durable now and exit 0 when every tenant is "
+                 "acknowledged (exit 1 naming the tenants that stopped); no API, no heartbeat");
   ship->add_option("--lease-wait", ship_args->lease_wait_seconds,
                    "Give up after this many seconds without the lease (default: wait forever)");
   ship->callback([ship_args, ctx] { ctx->exit_code = RunShip(*ship_args, ctx); });

@@ -1,6 +1,6 @@
 // RunCli: runs `owsync <args>` in-process (the same CLI11 wiring as cli/owsync_main.cc, for the
 // commands tests drive: db, testenv, provision, ship/replay/tenant, verify, capture, outbox,
-// workload) with a given environment, capturing stdout and stderr.
+// workload, status, trigger) with a given environment, capturing stdout and stderr.
 #ifndef OWSYNC_TESTS_CLI_RUNNER_H_
 #define OWSYNC_TESTS_CLI_RUNNER_H_
 
@@ -37,6 +37,8 @@ inline CliRun RunCli(const std::vector<std::string>& args, FileSystem* fs, Clock
   cli::AddDbCommands(&app, &ctx);
   cli::AddProvisionCommand(&app, &ctx);
   cli::AddTestenvCommand(&app, &ctx);
+  cli::AddStatusCommand(&app, &ctx);
+  cli::AddTriggerCommand(&app, &ctx);
   std::vector<std::string> argv_storage = {"owsync"};
   argv_storage.insert(argv_storage.end(), args.begin(), args.end());
   std::vector<const char*> argv;

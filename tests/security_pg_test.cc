@@ -41,6 +41,7 @@ constexpr TableKey kTables[] = {
     {"sync_jobs", "client_name", false},
     {"conflict_log", "client_name", false},
     {"dead_letters", "client_name", false},
+    {"cluster_nodes", "cluster_name", false},
 };
 
 class SecurityTest : public ::testing::Test {
@@ -98,7 +99,10 @@ class SecurityTest : public ::testing::Test {
               "  VALUES ($1::uuid, 'k', 'invalidate')), "
               "l AS (INSERT INTO sync_metadata.leader_election (cluster_name, leader_id, "
               "  leader_host_id, expires_at, lease_expires_at) VALUES ($3::text, $4::text, "
-              "  $1::uuid, LOCALTIMESTAMP + interval '1 hour', now() + interval '1 hour')) "
+              "  $1::uuid, LOCALTIMESTAMP + interval '1 hour', now() + interval '1 hour')), "
+              "n AS (INSERT INTO sync_metadata.cluster_nodes (cluster_name, node_role, node_id, "
+              "  host_id, api_address, is_leader) VALUES ($3::text, 'primary', $4::text, "
+              "  $1::uuid, '127.0.0.1:9443', true)) "
               "SELECT deployment_id FROM d",
               {h->host_id, h->client, h->cluster, h->name},
               Deadline::After(env->clock(), 30'000'000)));
@@ -200,6 +204,7 @@ class SecurityTest : public ::testing::Test {
         {"sync_jobs", "UPDATE sync_metadata.sync_jobs SET status = 'failed'"},
         {"conflict_log", "UPDATE sync_metadata.conflict_log SET resolved_by = 'evil'"},
         {"dead_letters", "UPDATE sync_metadata.dead_letters SET reason = 'evil'"},
+        {"cluster_nodes", "UPDATE sync_metadata.cluster_nodes SET api_address = 'evil:1'"},
     };
     for (const TableKey& k : kTables) {
       for (const auto& [table, sql] : updates) {
@@ -386,6 +391,12 @@ TEST_F(SecurityTest, HostCannotUpdateOrCreateRowsOfAnotherHost) {
        "outbox_offset, raw_record, reason) VALUES ($1, $2::uuid, 't', 1, '\\x00', 'r')",
        {a_->client, b_->deployment_id}},
       {"INSERT INTO sync_metadata.sync_jobs (client_name) VALUES ($1)", {b_->client}},
+      {"INSERT INTO sync_metadata.cluster_nodes (cluster_name, node_role, node_id, host_id) "
+       "VALUES ($1, 'secondary', 'evil', sync_metadata.host_id_for_role(current_user))",
+       {b_->cluster}},
+      {"INSERT INTO sync_metadata.cluster_nodes (cluster_name, node_role, node_id, host_id) "
+       "VALUES ($1, 'secondary', 'evil', $2::uuid)",
+       {a_->cluster, b_->host_id}},
   };
   for (const auto& [sql, params] : writes) {
     auto res = a.ExecParams(sql, params, In());
@@ -443,6 +454,13 @@ TEST_F(SecurityTest, HostReadsAndUpdatesItsOwnRows) {
        {a_->client},
        1},
       {"UPDATE sync_metadata.sync_progress SET rows_processed = 5", {}, 1},
+      {"INSERT INTO sync_metadata.cluster_nodes (cluster_name, node_role, node_id, host_id, "
+       "is_leader, details) VALUES ($1, 'primary', 'node-1', "
+       "sync_metadata.host_id_for_role(current_user), false, '{\"tenants\": []}') "
+       "ON CONFLICT (cluster_name, node_role) DO UPDATE SET node_id = EXCLUDED.node_id, "
+       "last_heartbeat = now(), details = EXCLUDED.details",
+       {a_->cluster},
+       1},
   };
   for (const Write& w : writes) {
     auto res = a.ExecParams(w.sql, w.params, In());
