@@ -143,16 +143,16 @@ Status NodeHeartbeat::Beat(bool stopped) {
         session_->StatementDeadline());
   });
   if (!res.ok()) return res.status();
-  if (!checked_duplicate_.exchange(true) && res->rows() == 1 && !res->IsNull(0, 0)) {
-    const std::string old_id(res->GetValue(0, 0));
-    const double age = res->IsNull(0, 2) ? 1e9 : std::stod(std::string(res->GetValue(0, 2)));
-    if (old_id != s.node_id && res->GetValue(0, 1) == "running" &&
-        age * 1e6 < 3.0 * static_cast<double>(options_.interval_micros)) {
-      logger_->Warn(
-          "heartbeat {}/{}: node {} heartbeated {:.1f} s ago with the same ROLE={}; each node "
-          "of a pair needs its own ROLE (primary / secondary), or the status shows only one",
-          options_.cluster, options_.role, old_id, age, options_.role);
-    }
+  // On the first beat another node id is normal (this node restarted after a crash or a
+  // planned stop). Later, the row holding another id means another live process overwrote it
+  // since our last beat: two nodes of the pair run with the same ROLE.
+  const bool first = !wrote_once_.exchange(true);
+  if (!first && res->rows() == 1 && !res->IsNull(0, 0) && res->GetValue(0, 0) != s.node_id &&
+      !checked_duplicate_.exchange(true)) {
+    logger_->Warn(
+        "heartbeat {}/{}: node {} also writes the row of ROLE={}; each node of a pair needs its "
+        "own ROLE (primary / secondary), or the status shows only one",
+        options_.cluster, options_.role, res->GetValue(0, 0), options_.role);
   }
   return Status::OK();
 }

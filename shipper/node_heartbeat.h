@@ -78,6 +78,7 @@ class NodeHeartbeat {
   std::thread thread_;
   std::atomic<bool> failing_{false};  // the last beat failed (logged once)
   std::atomic<bool> checked_duplicate_{false};
+  std::atomic<bool> wrote_once_{false};
 };
 
 }  // namespace owsync::shipper
