@@ -126,6 +126,13 @@ class ShipBenchPg {
                                   "CLUSTER_NAME=" + cluster_,
                                   "LOG_LEVEL=warn",
                                   "LEASE_DURATION=5"};
+    // An entry of `env` replaces the default of the same name (getenv finds the first one).
+    for (const std::string& entry : env) {
+      const std::string name = entry.substr(0, entry.find('=') + 1);
+      e.erase(std::remove_if(e.begin(), e.end(),
+                             [&](const std::string& d) { return d.rfind(name, 0) == 0; }),
+              e.end());
+    }
     e.insert(e.end(), env.begin(), env.end());
     cli::ChildProcessOptions o;
     o.argv = {OwsyncBinary()};

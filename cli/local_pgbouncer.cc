@@ -82,7 +82,9 @@ Status LocalPgBouncer::WriteConfig() {
       std::to_string(port_) +
       "\n"
       "unix_socket_dir =\n"
-      "pool_mode = transaction\n"
+      "pool_mode = " +
+      options_.pool_mode +
+      "\n"
       "auth_type = hba\n"
       "auth_hba_file = " +
       JoinPath(dir_path_, "hba.conf") +
@@ -152,8 +154,8 @@ Status LocalPgBouncer::Launch(std::string* log_since_start) {
     }
     if (CanConnect(port_)) {
       if (options_.logger) {
-        options_.logger->Info("pgbouncer (transaction pooling) on 127.0.0.1:{} -> {}:{}", port_,
-                              options_.server_host, options_.server_port);
+        options_.logger->Info("pgbouncer ({} pooling) on 127.0.0.1:{} -> {}:{}", options_.pool_mode,
+                              port_, options_.server_host, options_.server_port);
       }
       return Status::OK();
     }
@@ -193,6 +195,24 @@ Status LocalPgBouncer::Resume() {
   OWSYNC_RETURN_IF_ERROR(process_->Signal(SIGCONT));
   paused_ = false;
   return Status::OK();
+}
+
+Status LocalPgBouncer::Kill() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!process_.has_value()) return Status::FailedPrecondition("pgbouncer is not running");
+  OWSYNC_RETURN_IF_ERROR(process_->Signal(SIGKILL));
+  auto st = process_->Wait();
+  process_.reset();
+  paused_ = false;
+  return st.status();
+}
+
+Status LocalPgBouncer::Restart() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (process_.has_value()) return Status::FailedPrecondition("pgbouncer is running");
+  if (!dir_.has_value()) return Status::FailedPrecondition("pgbouncer was stopped");
+  std::string log;
+  return Launch(&log);
 }
 
 bool LocalPgBouncer::paused() const {

@@ -1,6 +1,7 @@
-// LocalPgBouncer: a private pgbouncer in transaction-pool mode in front of a PostgreSQL server
-// (usually a LocalPostgres), on a free loopback port, for tests that need Supabase's
-// transaction pooler (no session state across transactions) or a connection they can cut.
+// LocalPgBouncer: a private pgbouncer in transaction-pool mode (or another pool_mode) in front
+// of a PostgreSQL server (usually a LocalPostgres), on a free loopback port, for tests that need
+// Supabase's transaction pooler (no session state across transactions) or a connection they can
+// cut.
 //
 // Authentication (auth_type = hba): owsync_admin is trusted on loopback (and pgbouncer logs in
 // to the server as it, trusted there too); every other role logs in with scram-sha-256, checked
@@ -39,6 +40,7 @@ struct LocalPgBouncerOptions {
   std::string binary = "/usr/sbin/pgbouncer";
   int default_pool_size = 10;  // server connections per (database, user)
   int max_client_conn = 200;
+  std::string pool_mode = "transaction";  // or "session", "statement"
   int64_t start_timeout_micros = 30'000'000;
 
   // Options for a pgbouncer in front of `pg`.
@@ -64,6 +66,10 @@ class LocalPgBouncer {
   [[nodiscard]] Status Pause();
   [[nodiscard]] Status Resume();
   bool paused() const;
+  // Kills pgbouncer (SIGKILL, like a crash): every connection through it breaks at once. Its
+  // directory stays; Restart() starts it again on the same port.
+  [[nodiscard]] Status Kill();
+  [[nodiscard]] Status Restart();
   // Stops pgbouncer (immediate shutdown) and removes its directory. Idempotent.
   [[nodiscard]] Status Stop();
 

@@ -13,6 +13,10 @@
 #               PostgreSQL commit at 500 writes/s), ship_rss_bench (peak RSS, 1 GB backlog).
 #               They start a private PostgreSQL (LocalPostgres) unless OWSYNC_TEST_PG_URL names
 #               one (e.g. under `owsync testenv --`), and run build_dir/owsync as child processes.
+#     --failover  only failover_bench (issue 5): two `owsync ship` nodes; time from the leader's
+#               SIGKILL (fast path on, and lease only) or SIGSTOP to the new leader's first
+#               commit, 20 rounds each with the default 10 s lease (about 10 minutes; --quick:
+#               5 rounds, 3 s lease). Same PostgreSQL rules as --ship.
 #
 # Environment: OWSYNC_BENCH_BUILD_DIR (default build/release), OWSYNC_JOBS (ninja -j, default
 # nproc), TMPDIR (where the benchmarks create their databases and outboxes — put it on the disk
@@ -27,6 +31,7 @@ for arg in "$@"; do
   case "$arg" in
     --quick) quick=1 ;;
     --ship) names+=(ship_throughput_bench ship_lag_bench ship_rss_bench) ;;
+    --failover) names+=(failover_bench) ;;
     -h|--help) awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     -*) echo "bench.sh: unknown option $arg" >&2; exit 2 ;;
     *) names+=("$arg") ;;
