@@ -66,7 +66,20 @@ const std::vector<TableSpec>& Tables() {
         {"expires_at", kTs},
         {"heartbeat_count", kInt},
         {"epoch", kBigint},
-        {"lease_expires_at", kTstz}}},
+        {"lease_expires_at", kTstz},
+        {"lock_pid", kInt}}},
+      {"cluster_nodes",
+       {{"cluster_name", kV100},
+        {"node_role", kV20},
+        {"node_id", kV100},
+        {"host_id", kUuid},
+        {"api_address", kText},
+        {"is_leader", "boolean"},
+        {"epoch", kBigint},
+        {"started_at", kTstz},
+        {"last_heartbeat", kTstz},
+        {"status", kV20},
+        {"details", kJsonb}}},
       {"conflict_log",
        {{"log_id", kUuid},
         {"deployment_id", kUuid},
@@ -159,7 +172,7 @@ const char* const kHelpers[] = {"host_id_for_role", "cluster_for_role"};
 // Tables the runtime writes (SELECT, INSERT, UPDATE); hosts is read and partly updated only.
 const char* const kWritable[] = {"client_deployments", "leader_election", "conflict_log",
                                  "cache_events",       "sync_jobs",       "sync_progress",
-                                 "tenant_offsets",     "dead_letters"};
+                                 "tenant_offsets",     "dead_letters",    "cluster_nodes"};
 
 class Checker {
  public:

@@ -24,7 +24,7 @@ constexpr const char* kBlockersSql =
     "FROM unnest(pg_blocking_pids($1::integer)) AS b "
     "LEFT JOIN pg_stat_activity a ON a.pid = b";
 
-constexpr int64_t kPollMicros = 100'000;
+constexpr int64_t kPollMicros = 50'000;
 
 }  // namespace
 

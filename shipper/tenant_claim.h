@@ -28,7 +28,9 @@ struct TenantClaimOptions {
   std::string client;
   std::string cluster;  // the lease whose epoch we claim with
   std::string url;      // for the second connection that ends blockers
-  int64_t wait_micros = 1'000'000;
+  // Short: at a term's first claim the previous lease is already over, and a deposed leader's
+  // batch rolled back is simply shipped again by us (a frozen one would hold the row forever).
+  int64_t wait_micros = 150'000;
   int64_t terminate_wait_micros = 10'000'000;
   std::function<bool()> still_leader;  // checked before ending anyone's session
 };
