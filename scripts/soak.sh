@@ -2,6 +2,7 @@
 # The long, on-demand runs of the capture chaos tests (not part of scripts/test.sh):
 #   - capture_crash_test with many SIGKILLs per scenario (both fixtures x both journal modes),
 #   - capture_power_loss_test with many dropped-unsynced-data crashes per scenario,
+#   - ship_crash_pg_test (--kills N) and failover_pg_test (--rounds 20),
 #   - the migration, restore and disk-fault tests repeated with the same binaries.
 # Usage: scripts/soak.sh [--kills N] [--seed S] [--repeat R] [--flavour release|asan]
 #   defaults: --kills 50 --seed <seconds since epoch> --repeat 3 --flavour release
@@ -26,7 +27,7 @@ start=$(date +%s)
 step() { echo; echo "=== soak.sh [$(($(date +%s) - start))s] $*"; }
 
 targets=(owsync capture_crash_test capture_power_loss_test capture_migration_test
-         capture_restore_test capture_disk_full_test ship_crash_pg_test)
+         capture_restore_test capture_disk_full_test ship_crash_pg_test failover_pg_test)
 step "build $flavour: ${targets[*]}"
 ./scripts/build.sh "$flavour" "${targets[@]}"
 bin=build/$flavour
@@ -37,6 +38,8 @@ step "capture_power_loss_test --kills $kills --seed $seed"
 "$bin/tests/capture_power_loss_test" --kills "$kills" --seed "$seed"
 step "ship_crash_pg_test --kills $kills --pg-restarts 5 --seed $seed (its own PostgreSQL)"
 "$bin/tests/ship_crash_pg_test" --kills "$kills" --pg-restarts 5 --seed "$seed"
+step "failover_pg_test --rounds 20 --seed $seed (its own PostgreSQL)"
+"$bin/tests/failover_pg_test" --rounds 20 --seed "$seed"
 for i in $(seq 1 "$repeat"); do
   step "round $i/$repeat: migration, restore, disk faults"
   "$bin/tests/capture_migration_test"
