@@ -78,9 +78,12 @@ CliRun ShipTestFixture::Owsync(const std::vector<std::string>& args,
 std::vector<std::string> ShipTestFixture::OwsyncEnvironment(
     const std::map<std::string, std::string>& env) {
   std::map<std::string, std::string> e = {
-      {"DATABASE_URL", runtime_url_}, {"ADMIN_DATABASE_URL", pg_->admin_url},
-      {"HOST_NAME", host_->name},     {"CLUSTER_NAME", host_->cluster},
-      {"LEASE_DURATION", "3"},        {"LOG_LEVEL", "warn"},
+      {"DATABASE_URL", runtime_url_},
+      {"ADMIN_DATABASE_URL", pg_->admin_url},
+      {"HOST_NAME", host_->name},
+      {"CLUSTER_NAME", host_->cluster},
+      {"LEASE_DURATION", "3"},
+      {"LOG_LEVEL", "warn"},
       {"API_PORT", "0"}};  // tests run side by side: any free port
   // Only a transaction pooler is configured: advisory locks cannot be trusted there.
   if (bouncer_) e["LOCK_DATABASE_URL"] = "none";
