@@ -35,8 +35,8 @@ void AddOutboxCommands(CLI::App* app, CliContext* ctx);    // cli/outbox_command
 void AddWorkloadCommand(CLI::App* app, CliContext* ctx);   // cli/workload_command.cc
 void AddVerifyCommand(CLI::App* app, CliContext* ctx);     // cli/verify_command.cc
 void AddProvisionCommand(CLI::App* app, CliContext* ctx);  // cli/provision_command.cc
-void AddShipCommands(CLI::App* app, CliContext* ctx);  // cli/ship_command.cc: ship, replay, tenant
-void AddStatusCommand(CLI::App* app, CliContext* ctx);   // cli/status_command.cc
+void AddShipCommands(CLI::App* app, CliContext* ctx);   // cli/ship_command.cc: ship, replay, tenant
+void AddStatusCommand(CLI::App* app, CliContext* ctx);  // cli/status_command.cc
 void AddTriggerCommand(CLI::App* app, CliContext* ctx);  // cli/trigger_command.cc
 
 }  // namespace owsync::cli

@@ -85,8 +85,7 @@ Status ShipRunner::Run() {
           slot->restart_at = now + options_.restart_micros;
           logger_->Warn("tenant {}: restarting in {} s", client,
                         options_.restart_micros / 1'000'000);
-        } else if ((now >= slot->restart_at || slot->restart_now) &&
-                   epochs_->CurrentEpoch() != 0) {
+        } else if ((now >= slot->restart_at || slot->restart_now) && epochs_->CurrentEpoch() != 0) {
           slot->restart_now = false;
           std::string dir = options_.outbox_root + "/" + client;
           Start(client, dir, slot.get());
