@@ -109,12 +109,18 @@ Status ShipNode::Run() {
     }
     if (options_.runner.once) {
       result = term;
+      if (term.ok() && stopped_by_us && !stop_.load()) {
+        // The tenants were stopped because the lease went, not because they caught up.
+        result =
+            Status::Aborted("lost the lease of cluster " + options_.lease.cluster + " (epoch " +
+                            std::to_string(epoch) + ") before every tenant caught up");
+      }
       break;
     }
     if (stop_.load()) break;
     if (!stopped_by_us && !term.ok()) {
       // The term ended while we still lead: the runner failed (e.g. the outbox root cannot
-      // be read). Hand the lease over rather than hold it idle, then campaign again.
+      // be read). Hand the lease over rather than hold it idle, and exit with the error.
       logger_->Error(
           "leadership: shipping failed while leading epoch {}: {}; releasing the lease so the "
           "other node can try, and exiting",
