@@ -150,4 +150,22 @@ std::string ShipTestFixture::Table(const std::string& table) {
   return capture::QuoteIdentifier(client_) + "." + capture::QuoteIdentifier(table);
 }
 
+ShipTestFixture::VerifyCounts ShipTestFixture::ExpectOnlyUnseenDeletes(
+    const cli::VerifyReport& report, const std::set<std::string>& victim_keys) {
+  VerifyCounts c;
+  for (const cli::VerifyTable& t : report.tables) {
+    c.rows += t.rows;
+    c.dead_letters += t.dead_letters;
+    EXPECT_TRUE(t.problem.empty()) << t.table << ": " << t.problem;
+    for (const cli::VerifyRow& r : t.rows_reported) {
+      if (!r.tolerated.empty()) continue;
+      const bool victim = r.kind == "extra" && victim_keys.count(t.table + " " + r.record_key);
+      EXPECT_TRUE(victim) << t.table << ": " << r.kind << " " << r.record_key << ": " << r.detail;
+      c.unseen_deletes += victim ? 1 : 0;
+    }
+  }
+  EXPECT_EQ(report.Differences(), c.unseen_deletes);
+  return c;
+}
+
 }  // namespace owsync::tests

@@ -11,9 +11,11 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "cli/verifier.h"
 #include "tests/cli_runner.h"
 #include "tests/pg_test_env.h"
 #include "util/scoped_temp_dir.h"
@@ -58,6 +60,18 @@ class ShipTestFixture : public ::testing::Test {
   CliRun Capture();  // capture --once
   CliRun Ship();     // ship --once
   CliRun Verify(bool strict = false);
+
+  // What ExpectOnlyUnseenDeletes counted in a verify report.
+  struct VerifyCounts {
+    int64_t rows = 0;
+    int64_t unseen_deletes = 0;
+    int64_t dead_letters = 0;
+  };
+  // Expects no table problem in `report` and that every difference not tolerated (dead letters,
+  // conflicts) is an extra row the application's INSERT OR REPLACE deleted without a trigger
+  // (`victim_keys`: "<table> <record key JSON>"), which only a re-snapshot tombstones.
+  VerifyCounts ExpectOnlyUnseenDeletes(const cli::VerifyReport& report,
+                                       const std::set<std::string>& victim_keys);
 
   // A query as the administrator; values as text (nullopt = NULL).
   Rows Query(const std::string& sql, const std::vector<std::optional<std::string>>& params = {});
