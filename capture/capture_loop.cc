@@ -8,6 +8,8 @@
 #include "capture/drain_token.h"
 #include "capture/outbox_high_water.h"
 #include "capture/sqlite_txn.h"
+#include "outbox/acked_check.h"
+#include "outbox/acked_file.h"
 
 namespace owsync::capture {
 
@@ -93,6 +95,8 @@ Status CaptureLoop::Start() {
     }
     WriterFailed(writer);
   }
+  if (writer_ != nullptr) OWSYNC_RETURN_IF_ERROR(CheckAcked());
+  last_acked_check_ = clock_->MonotonicMicros();
   OWSYNC_ASSIGN_OR_RETURN(last_data_version_, db_.DataVersion());
   force_check_ = true;  // the first step drains what waits in the changelog
   started_ = true;
@@ -210,14 +214,14 @@ Status CaptureLoop::MarkAllAndSetIdentity(const std::string& generation,
   return Status::OK();
 }
 
-Status CaptureLoop::StartNewGeneration(const std::string& reason) {
+Status CaptureLoop::StartNewGeneration(const std::string& reason, uint64_t min_first_offset) {
   const std::string generation = GenerationGuard::NewId();
   logger_->Warn(
       "starting database generation {}: {}. The outbox moves its segments aside and "
       "every replicated table is snapshotted again",
       generation, reason);
   snapshots_->Reset();
-  Status s = writer_->StartNewGeneration(generation);
+  Status s = writer_->StartNewGeneration(generation, min_first_offset);
   if (!s.ok()) {
     WriterFailed(s.WithContext("start a new outbox generation"));
     return Status::OK();
@@ -228,6 +232,37 @@ Status CaptureLoop::StartNewGeneration(const std::string& reason) {
   ++counters_.generations_started;
   OWSYNC_RETURN_IF_ERROR(AnnounceSchemas());
   return snapshots_->Load(watcher_->catalog());
+}
+
+Status CaptureLoop::CheckAcked() {
+  auto acked = outbox::AckedFile::Read(fs_, options_.outbox_dir);
+  if (!acked.ok()) {
+    if (!acked.status().IsNotFound()) {
+      logger_->Warn("outbox {}: reading ACKED: {}", options_.outbox_dir, acked.status().ToString());
+    }
+    return Status::OK();
+  }
+  if (acked->outbox_id != writer_->outbox_id()) return Status::OK();
+  if (acked->fingerprint.empty() && acked->acked_offset <= writer_->durable_offset()) {
+    return Status::OK();
+  }
+  auto held =
+      outbox::AckedCheck::Run(fs_, options_.outbox_dir, acked->acked_offset, acked->fingerprint);
+  if (!held.ok()) {
+    logger_->Warn("outbox {}: checking ACKED: {}", options_.outbox_dir, held.status().ToString());
+    return Status::OK();
+  }
+  if (held->verdict != outbox::AckedVerdict::kBeyondEnd &&
+      held->verdict != outbox::AckedVerdict::kDiffers) {
+    return Status::OK();
+  }
+  // The shipper found PostgreSQL ahead of this outbox: the database and its outbox were put
+  // back from an older copy together. Going on would reuse offsets PostgreSQL acknowledged
+  // for other records; a new generation above them, with a full snapshot, converges.
+  return StartNewGeneration(outbox::AckedCheck::Describe(*held, acked->acked_offset,
+                                                         acked->outbox_id, acked->fingerprint) +
+                                " (the database and its outbox were restored from an older copy)",
+                            acked->acked_offset + 1);
 }
 
 Status CaptureLoop::AnnounceSchemas() {
@@ -350,6 +385,11 @@ Result<bool> CaptureLoop::Step() {
     return false;
   }
   OWSYNC_RETURN_IF_ERROR(s);
+  const int64_t now = clock_->MonotonicMicros();
+  if (writer_ != nullptr && now - last_acked_check_ >= options_.retention_interval_micros) {
+    last_acked_check_ = now;
+    OWSYNC_RETURN_IF_ERROR(CheckAcked());
+  }
   Periodic();
   if (writer_ == nullptr) return false;
   return force_check_ || drain_more_ || drainer_->delete_pending() || snapshots_->busy();

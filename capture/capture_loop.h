@@ -3,8 +3,9 @@
 //
 // Start(): takes the capture lock beside the database (one capture per database), creates
 // owsync's tables, opens the outbox (through the factory), checks that database and outbox
-// belong together (GenerationGuard; otherwise a new generation and a full snapshot), installs
-// the triggers (SchemaWatcher) and queues the snapshots owed.
+// belong together (GenerationGuard; otherwise a new generation and a full snapshot) and that
+// PostgreSQL is not ahead of the outbox (ACKED: else a new generation above what it holds),
+// installs the triggers (SchemaWatcher) and queues the snapshots owed.
 // Step(): one wakeup. Reopens the database if its file was replaced; when PRAGMA data_version
 // moved (another connection committed) it checks the schema (re-installing triggers, queuing
 // re-snapshots), the identity and the owed snapshots; then drains one batch and reads one
@@ -89,7 +90,10 @@ class CaptureLoop {
   [[nodiscard]] Status Reconcile();
   [[nodiscard]] Status CheckIdentity();
   [[nodiscard]] Status ApplyDecision(const IdentityDecision& decision);
-  [[nodiscard]] Status StartNewGeneration(const std::string& reason);
+  [[nodiscard]] Status StartNewGeneration(const std::string& reason, uint64_t min_first_offset = 0);
+  // Compares ACKED (PostgreSQL's acknowledged offset and record fingerprint, written by the
+  // shipper) with the outbox; a new generation above it when PostgreSQL is ahead.
+  [[nodiscard]] Status CheckAcked();
   [[nodiscard]] Status MarkAllAndSetIdentity(const std::string& generation,
                                              const std::string& reason);
   [[nodiscard]] Status AnnounceSchemas();
@@ -126,6 +130,7 @@ class CaptureLoop {
   int64_t writer_backoff_ = 0;
   Status last_writer_error_;
   int64_t last_retention_ = 0;
+  int64_t last_acked_check_ = 0;
   int64_t last_status_ = 0;
   CaptureCounters counters_;
   std::atomic<bool> stop_{false};

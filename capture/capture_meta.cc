@@ -56,10 +56,12 @@ Result<std::map<std::string, std::string>> CaptureMeta::GetAll() {
   return out;
 }
 
-Result<std::map<std::string, std::string>> CaptureMeta::PendingSnapshots() {
+Result<std::map<std::string, std::string>> CaptureMeta::GetWithPrefix(std::string_view prefix) {
   OWSYNC_ASSIGN_OR_RETURN(SqliteStmt stmt,
-                          db_->Prepare("SELECT substr(key, 10), value FROM _owsync_meta "
-                                       "WHERE substr(key, 1, 9) = 'snapshot:' ORDER BY key"));
+                          db_->Prepare("SELECT substr(key, length(?1) + 1), value FROM "
+                                       "_owsync_meta WHERE substr(key, 1, length(?1)) = ?1 "
+                                       "ORDER BY key"));
+  OWSYNC_RETURN_IF_ERROR(stmt.BindText(1, prefix));
   std::map<std::string, std::string> out;
   while (true) {
     OWSYNC_ASSIGN_OR_RETURN(bool row, stmt.Step());
@@ -67,6 +69,10 @@ Result<std::map<std::string, std::string>> CaptureMeta::PendingSnapshots() {
     out[stmt.ColumnText(0)] = stmt.ColumnText(1);
   }
   return out;
+}
+
+Result<std::map<std::string, std::string>> CaptureMeta::PendingSnapshots() {
+  return GetWithPrefix(kSnapshotPrefix);
 }
 
 Status CaptureMeta::MarkSnapshot(std::string_view table, std::string_view reason) {

@@ -33,6 +33,8 @@ class CaptureMeta {
   static constexpr char kDrainToken[] = "drain_token";
   static constexpr char kPrevDrainToken[] = "prev_drain_token";
   static constexpr char kSnapshotPrefix[] = "snapshot:";
+  // "columns:<table>": the table's ColumnSignature as capture last saw it.
+  static constexpr char kColumnsPrefix[] = "columns:";
   static constexpr char kFormatVersion[] = "1";
 
   explicit CaptureMeta(SqliteDb* db) : db_(db) {}
@@ -44,6 +46,8 @@ class CaptureMeta {
   [[nodiscard]] Status Delete(std::string_view key);
   Result<std::map<std::string, std::string>> GetAll();
 
+  // Entries whose key starts with `prefix`, keyed by the rest of the key.
+  Result<std::map<std::string, std::string>> GetWithPrefix(std::string_view prefix);
   // Tables that owe a snapshot -> the entry's value (why, plus a unique tag).
   Result<std::map<std::string, std::string>> PendingSnapshots();
   // Records that `table` owes a snapshot; a new mark replaces an older one (new tag).

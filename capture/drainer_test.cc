@@ -43,7 +43,9 @@ class HookedWriter : public outbox::OutboxWriter {
   uint64_t buffered_bytes() const override { return w_->buffered_bytes(); }
   Result<uint64_t> ApplyRetention() override { return w_->ApplyRetention(); }
   Result<uint64_t> DiskUsage() override { return w_->DiskUsage(); }
-  Status StartNewGeneration(const std::string& g) override { return w_->StartNewGeneration(g); }
+  Status StartNewGeneration(const std::string& g, uint64_t min_first) override {
+    return w_->StartNewGeneration(g, min_first);
+  }
   std::function<void()> before_commit;
 
  private:

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "capture/index_terms.h"
 #include "capture/sql_quote.h"
 
 namespace owsync::capture {
@@ -85,6 +86,105 @@ Result<std::vector<UniqueIndex>> UsableUniqueIndexes(SqliteDb* db, const TableIn
   return candidates;
 }
 
+struct IndexColumn {
+  int64_t cid = 0;  // column index, -1 rowid, -2 expression
+  std::string name;
+  std::string collation;
+};
+
+Result<std::vector<IndexColumn>> IndexColumns(SqliteDb* db, const std::string& index) {
+  OWSYNC_ASSIGN_OR_RETURN(
+      SqliteStmt info,
+      db->Prepare("SELECT cid, name, coll FROM pragma_index_xinfo(?1, 'main') WHERE key = 1 "
+                  "ORDER BY seqno"));
+  OWSYNC_RETURN_IF_ERROR(info.BindText(1, index));
+  std::vector<IndexColumn> out;
+  while (true) {
+    OWSYNC_ASSIGN_OR_RETURN(bool row, info.Step());
+    if (!row) break;
+    IndexColumn c;
+    c.cid = info.ColumnInt64(0);
+    c.name = info.ColumnIsNull(1) ? "" : info.ColumnText(1);
+    c.collation = info.ColumnIsNull(2) ? "BINARY" : info.ColumnText(2);
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+// The condition under which an existing row collides with NEW in `index`, or "" (with
+// *problem set) when an expression term cannot be read from the index's SQL.
+Result<std::string> CollisionCondition(SqliteDb* db, const TableInfo& t, const std::string& index,
+                                       const std::vector<IndexColumn>& cols, std::string* problem) {
+  std::vector<std::string> terms;
+  bool has_expression = false;
+  for (const auto& c : cols) has_expression |= c.cid == -2;
+  if (has_expression) {
+    OWSYNC_ASSIGN_OR_RETURN(
+        SqliteStmt sql,
+        db->Prepare("SELECT sql FROM sqlite_schema WHERE type = 'index' AND name = ?1"));
+    OWSYNC_RETURN_IF_ERROR(sql.BindText(1, index));
+    OWSYNC_ASSIGN_OR_RETURN(bool row, sql.Step());
+    auto parsed = row && !sql.ColumnIsNull(0)
+                      ? IndexTerms::Parse(sql.ColumnText(0))
+                      : Result<std::vector<std::string>>(Status::NotFound("no SQL for the index"));
+    if (!parsed.ok() || parsed->size() != cols.size()) {
+      *problem =
+          parsed.ok() ? "its terms do not match pragma_index_xinfo" : parsed.status().message();
+      return std::string();
+    }
+    terms = std::move(*parsed);
+  }
+  const std::vector<std::string> names = t.ColumnNames();
+  std::string cond;
+  for (size_t i = 0; i < cols.size(); ++i) {
+    const std::string collate = " COLLATE " + QuoteIdentifier(cols[i].collation);
+    std::string lhs, rhs;
+    if (cols[i].cid >= 0) {
+      lhs = QuoteIdentifier(cols[i].name);
+      rhs = "NEW." + lhs;
+    } else if (cols[i].cid == -1) {
+      lhs = "rowid";
+      rhs = "NEW.rowid";
+    } else {
+      lhs = "(" + terms[i] + ")";
+      rhs = "(" + IndexTerms::Qualify(terms[i], names, "NEW") + ")";
+    }
+    if (!cond.empty()) cond += " AND ";
+    cond += lhs + collate + " = " + rhs + collate;
+  }
+  return cond;
+}
+
+// Fills t->replace_conditions (see TableInfo).
+Status FindReplaceConditions(SqliteDb* db, TableInfo* t) {
+  OWSYNC_ASSIGN_OR_RETURN(SqliteStmt list,
+                          db->Prepare("SELECT name FROM pragma_index_list(?1, 'main') WHERE "
+                                      "\"unique\" = 1 ORDER BY name"));
+  OWSYNC_RETURN_IF_ERROR(list.BindText(1, t->name));
+  std::vector<std::string> indexes;
+  while (true) {
+    OWSYNC_ASSIGN_OR_RETURN(bool row, list.Step());
+    if (!row) break;
+    indexes.push_back(list.ColumnText(0));
+  }
+  for (const std::string& index : indexes) {
+    OWSYNC_ASSIGN_OR_RETURN(std::vector<IndexColumn> cols, IndexColumns(db, index));
+    bool is_key = cols.size() == t->key_columns.size();
+    for (size_t i = 0; is_key && i < cols.size(); ++i) {
+      is_key = cols[i].cid == t->key_columns[i] && IdentifierEquals(cols[i].collation, "BINARY");
+    }
+    if (is_key || cols.empty()) continue;
+    std::string problem;
+    OWSYNC_ASSIGN_OR_RETURN(std::string cond, CollisionCondition(db, *t, index, cols, &problem));
+    if (cond.empty()) {
+      t->unwatched_indexes.push_back(QuoteIdentifier(index) + " (" + problem + ")");
+      continue;
+    }
+    t->replace_conditions.push_back(std::move(cond));
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 Result<TableInfo> SchemaInspector::InspectTable(SqliteDb* db, const std::string& name,
@@ -148,6 +248,7 @@ Result<TableInfo> SchemaInspector::InspectTable(SqliteDb* db, const std::string&
   for (size_t i = 0; i < t.key_columns.size(); ++i) {
     t.columns[t.key_columns[i]].key_position = static_cast<uint32_t>(i + 1);
   }
+  OWSYNC_RETURN_IF_ERROR(FindReplaceConditions(db, &t));
   t.replicable = true;
   return t;
 }

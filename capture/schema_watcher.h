@@ -8,14 +8,17 @@
 //   - triggers of tables no longer replicated (dropped, renamed, excluded) are removed;
 //   - new columns appear in the catalog (the emitter announces them with kSchema); when the
 //     new columns may hold values in existing rows that no trigger reported (a column added
-//     with a non-NULL DEFAULT, or a column renamed: one gone and one new), the table owes a
-//     re-snapshot too. A column added without a default reads NULL everywhere: nothing to do.
+//     with a non-NULL DEFAULT, or a column renamed: one gone and one new) or the key changed,
+//     the table owes a re-snapshot too. A column added without a default reads NULL
+//     everywhere: nothing to do. The comparison is with the ColumnSignature stored in
+//     _owsync_meta, so a migration made while no capture ran is noticed at the next start.
 // The repair runs in one short BEGIN IMMEDIATE transaction that first checks the schema did
-// not move since it was read (else it starts over), and records the owed snapshots in
-// _owsync_meta in the same transaction.
+// not move since it was read (else it starts over), and records the owed snapshots and the
+// new signatures in _owsync_meta in the same transaction.
 #ifndef OWSYNC_CAPTURE_SCHEMA_WATCHER_H_
 #define OWSYNC_CAPTURE_SCHEMA_WATCHER_H_
 
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -23,6 +26,7 @@
 #include "capture/catalog.h"
 #include "capture/sqlite_db.h"
 #include "capture/table_filter.h"
+#include "capture/trigger_installer.h"
 #include "util/logger.h"
 #include "util/result.h"
 
@@ -50,6 +54,15 @@ class SchemaWatcher {
   void set_db(SqliteDb* db) { db_ = db; }
 
  private:
+  void CompareColumns(const Catalog& next, const std::set<std::string>& triggers_new,
+                      const std::map<std::string, std::string>& stored, ReconcileResult* result,
+                      std::map<std::string, std::string>* signatures) const;
+  Result<bool> Apply(const TriggerPlan& plan, int64_t schema_version, const ReconcileResult& result,
+                     const std::map<std::string, std::string>& signatures,
+                     const std::vector<std::string>& stale, int64_t* version_after);
+  void LogChanges(const Catalog& next, const TriggerPlan& plan,
+                  const ReconcileResult& result) const;
+
   SqliteDb* db_;
   TableFilter filter_;
   Logger* logger_;

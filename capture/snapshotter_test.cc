@@ -10,7 +10,9 @@
 #include "capture/drainer.h"
 #include "capture/record_emitter.h"
 #include "capture/schema_watcher.h"
+#include "capture/sql_quote.h"
 #include "capture/sqlite_txn.h"
+#include "capture/trigger_installer.h"
 #include "util/fake_clock.h"
 #include "util/logger.h"
 #include "util/scoped_temp_dir.h"
@@ -195,12 +197,16 @@ TEST_F(SnapshotterTest, WritesDuringTheSnapshotConverge) {
   EXPECT_EQ(Diff(), "");
 }
 
-TEST_F(SnapshotterTest, ResnapshotCatchesInsertOrReplaceThroughASecondaryUniqueIndex) {
+TEST_F(SnapshotterTest, ResnapshotCatchesDeletesNoTriggerSaw) {
   Install("CREATE TABLE u (id TEXT NOT NULL PRIMARY KEY, email TEXT NOT NULL UNIQUE)");
   Exec("INSERT INTO u VALUES ('1', 'a@x'), ('2', 'b@x')");
   Drain();
-  // Replaces row '1' through the email index: SQLite deletes it without a delete trigger.
-  Exec("INSERT OR REPLACE INTO u VALUES ('3', 'a@x')");
+  // The table's triggers are gone for a while (a rebuild drops them): a delete goes unseen.
+  for (const auto& def : TriggerInstaller::TriggersFor(*watcher_->catalog().Find("u"))) {
+    ASSERT_TRUE(capture_.Exec("DROP TRIGGER " + QuoteIdentifier(def.name)).ok());
+  }
+  Exec("DELETE FROM u WHERE id = '1'");
+  ASSERT_TRUE(watcher_->Reconcile().ok());  // the triggers come back (and owe this snapshot)
   Drain();
   EXPECT_NE(Diff(), "");  // the outbox still has row '1'
   testing::Replica before;
@@ -211,7 +217,7 @@ TEST_F(SnapshotterTest, ResnapshotCatchesInsertOrReplaceThroughASecondaryUniqueI
   testing::Replica after;
   ASSERT_TRUE(after.ApplyAll(Records()).ok());
   EXPECT_FALSE(after.HasRow("u", {Value::Text("1")}));
-  EXPECT_EQ(after.RowCount("u"), 2u);
+  EXPECT_EQ(after.RowCount("u"), 1u);
 }
 
 TEST_F(SnapshotterTest, RowsWithNullKeysAreCarried) {

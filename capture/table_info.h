@@ -27,6 +27,15 @@ struct TableInfo {
   // NULL: SQLite allows NULL there). Key lookups then use IS instead of =.
   bool key_nullable = false;
 
+  // One SQL condition per UNIQUE index through which INSERT OR REPLACE, UPDATE OR REPLACE or
+  // an ON CONFLICT REPLACE constraint deletes other rows without firing delete triggers: true
+  // for a row of the table that the new row (NEW) collides with there. Every UNIQUE index
+  // but the key's own (unless that one compares with a collation other than BINARY).
+  std::vector<std::string> replace_conditions;
+  // UNIQUE indexes whose terms could not be read (their REPLACE deletes are found by
+  // in-stream verification only); for the log.
+  std::vector<std::string> unwatched_indexes;
+
   bool replicable = false;
   bool excluded = false;  // by the include/exclude lists (then not replicable)
   std::string reason;     // why it is not replicable (for the log and --status)

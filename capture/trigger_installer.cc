@@ -63,6 +63,21 @@ std::string Insert(const std::string& table, int op, const std::string& ref, con
   return sql + "; ";
 }
 
+// Logs a delete of every row of `t` matching `where` (unqualified names are t's columns).
+std::string CollidingRows(const TableInfo& t, const std::string& where) {
+  std::string cols = "tbl, op, ts";
+  std::string vals = QuoteLiteral(t.name) + ", " +
+                     std::to_string(static_cast<int>(ChangeOp::kDelete)) +
+                     ", CAST(strftime('%s', 'now') AS INTEGER)";
+  auto keys = t.KeyNames();
+  for (size_t i = 0; i < keys.size(); ++i) {
+    cols += ", " + Changelog::KeyColumnName(static_cast<int>(i));
+    vals += ", " + QuoteIdentifier(t.name) + "." + QuoteIdentifier(keys[i]);
+  }
+  return "INSERT INTO " + QuoteIdentifier(Changelog::kTable) + " (" + cols + ") SELECT " + vals +
+         " FROM " + QuoteIdentifier(t.name) + " WHERE " + where + "; ";
+}
+
 }  // namespace
 
 std::vector<TriggerDef> TriggerInstaller::TriggersFor(const TableInfo& t) {
@@ -89,6 +104,23 @@ std::vector<TriggerDef> TriggerInstaller::TriggersFor(const TableInfo& t) {
                   "CREATE TRIGGER " + QuoteIdentifier(base + "_del") + " AFTER DELETE" + on +
                       Insert(t.name, static_cast<int>(ChangeOp::kDelete), "OLD", t, false, "") +
                       "END"});
+  if (t.replace_conditions.empty()) return defs;
+  // REPLACE through a UNIQUE index deletes the rows NEW collides with before it inserts, and
+  // fires no delete trigger for them: log their keys first. SQLite runs BEFORE triggers before
+  // it resolves constraints (tested); when the statement then fails, their entries go with it,
+  // and a statement that ignores the row leaves an entry that drains as the row's current
+  // image (harmless).
+  std::string colliding;
+  for (const auto& c : t.replace_conditions) {
+    colliding += std::string(colliding.empty() ? "" : " OR ") + "(" + c + ")";
+  }
+  const std::string victims = CollidingRows(t, colliding);
+  defs.push_back({base + "_bri", t.name,
+                  "CREATE TRIGGER " + QuoteIdentifier(base + "_bri") + " BEFORE INSERT" + on +
+                      victims + "END"});
+  defs.push_back({base + "_bru", t.name,
+                  "CREATE TRIGGER " + QuoteIdentifier(base + "_bru") + " BEFORE UPDATE" + on +
+                      victims + "END"});
   return defs;
 }
 

@@ -2,9 +2,14 @@
 //   _owsync_<hash of table name>_ins / _upd / _del,
 // append (tbl, op, ts, key values) to _owsync_changes in the application's own transaction.
 // Their bodies reference key columns only (NEW.k / OLD.k), so a migration that drops another
-// column cannot fail on them. An UPDATE that changes the key (compared exactly: binary
-// collation and storage type) also logs a delete of the old key. Only SQL that every SQLite
-// since 3.8 runs is used: the application's library, not ours, executes the triggers.
+// column cannot fail on them. A table with UNIQUE indexes besides its key also gets two BEFORE
+// triggers, _bri / _bru (INSERT, UPDATE), that log the keys of the rows a REPLACE through
+// those indexes is about to delete (SQLite fires no delete trigger for them); they name the
+// indexed columns, so a migration must drop such an index's column by rebuilding the table
+// (as Open WebUI's do), not with ALTER TABLE DROP COLUMN while the trigger names it. An UPDATE that
+// changes the key (compared exactly: binary collation and storage type) also logs a delete of the
+// old key. Only SQL that every SQLite since 3.8 runs is used: the application's library, not ours,
+// executes the triggers.
 //
 // Plan() compares the triggers in the database with the ones the catalog needs (by name,
 // table and exact SQL text, so triggers SQLite rewrote for a RENAME are replaced) and Apply()
@@ -43,7 +48,7 @@ class TriggerInstaller {
  public:
   static constexpr char kPrefix[] = "_owsync_";
 
-  // The three triggers of a replicable table.
+  // The triggers of a replicable table (three, or five with replace_conditions).
   static std::vector<TriggerDef> TriggersFor(const TableInfo& table);
   // Read-only: what Apply must do so the database has exactly the catalog's triggers.
   static Result<TriggerPlan> Plan(SqliteDb* db, const Catalog& catalog);

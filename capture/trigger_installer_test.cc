@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <set>
 
 #include "capture/capture_admin.h"
 #include "capture/capture_meta.h"
@@ -102,10 +103,15 @@ TEST_F(TriggerInstallerTest, KeyChangeIsComparedExactlyNotByCollation) {
   Exec("INSERT INTO t VALUES ('abc', 1)");
   Exec("UPDATE t SET id = 'ABC'");
   auto e = Entries();
-  ASSERT_EQ(e.size(), 3u);
+  // The key compares with NOCASE, so a REPLACE could delete 'abc' through it: the BEFORE
+  // trigger logs the row 'ABC' collides with first (the drain coalesces it), then the AFTER
+  // trigger logs the exact change of the key.
+  ASSERT_EQ(e.size(), 4u);
   EXPECT_EQ(e[1].op, ChangeOp::kDelete);
   EXPECT_EQ(e[1].key[0], Value::Text("abc"));
-  EXPECT_EQ(e[2].key[0], Value::Text("ABC"));
+  EXPECT_EQ(e[2].op, ChangeOp::kDelete);
+  EXPECT_EQ(e[2].key[0], Value::Text("abc"));
+  EXPECT_EQ(e[3].key[0], Value::Text("ABC"));
 }
 
 TEST_F(TriggerInstallerTest, LegacyFixtureTablesGetTriggersThatFire) {
@@ -183,6 +189,56 @@ TEST_F(TriggerInstallerTest, RenamedTableLosesItsOldTriggersAndGetsNewOnes) {
   auto e = Entries();
   ASSERT_EQ(e.size(), 1u);  // exactly one trigger fired: the stale one was dropped
   EXPECT_EQ(e[0].table, "config_old");
+}
+
+// SQLite's order of events for INSERT OR REPLACE through a secondary UNIQUE index: BEFORE
+// INSERT triggers run first (and see the row about to go), then the conflicting row is deleted
+// without any delete trigger, then the row is inserted and AFTER INSERT runs.
+TEST_F(TriggerInstallerTest, ReplaceThroughASecondaryIndexLogsTheRowItDeletesFirst) {
+  Install("CREATE TABLE person (id INTEGER PRIMARY KEY, email TEXT UNIQUE, name TEXT)");
+  Exec("INSERT INTO person VALUES (1, 'a@x', 'one')");
+  Exec("CREATE TEMP TABLE seen (id, present)");
+  Exec(
+      "CREATE TEMP TRIGGER probe_del AFTER DELETE ON person BEGIN "
+      "INSERT INTO seen VALUES (OLD.id, 'deleted'); END");
+  (void)Entries();
+  ASSERT_TRUE(Changelog(&capture_).DeleteBelow(1'000'000).ok());
+  Exec("INSERT OR REPLACE INTO person VALUES (2, 'a@x', 'two')");
+  auto e = Entries();
+  ASSERT_EQ(e.size(), 2u);
+  EXPECT_EQ(e[0].op, ChangeOp::kDelete);  // from the BEFORE trigger: row 1, still there then
+  EXPECT_EQ(e[0].key[0], Value::Integer(1));
+  EXPECT_EQ(e[1].op, ChangeOp::kInsert);
+  EXPECT_EQ(e[1].key[0], Value::Integer(2));
+  // No delete trigger fired for row 1 (recursive_triggers is off, as in the application).
+  EXPECT_EQ(*app_.QueryInt64("SELECT count(*) FROM seen"), 0);
+  EXPECT_EQ(*app_.QueryInt64("SELECT count(*) FROM person"), 1);
+}
+
+TEST_F(TriggerInstallerTest, UpdateOrReplaceAndExpressionAndCollatedIndexesAreWatched) {
+  Install(
+      "CREATE TABLE account (id TEXT NOT NULL, email TEXT, tag TEXT, UNIQUE (id));"
+      "CREATE UNIQUE INDEX account_email ON account (lower(email));"
+      "CREATE UNIQUE INDEX account_tag ON account (tag COLLATE NOCASE)");
+  Exec("INSERT INTO account VALUES ('u1', 'A@x', 't1'), ('u2', 'B@x', 't2'), ('u3', 'c@x', 't3')");
+  ASSERT_TRUE(Changelog(&capture_).DeleteBelow(1'000'000).ok());
+  Exec("INSERT OR REPLACE INTO account VALUES ('u4', 'a@X', 'new')");  // u1 through lower(email)
+  Exec("UPDATE OR REPLACE account SET tag = 'T3' WHERE id = 'u2'");    // u3 through NOCASE
+  std::set<std::string> deleted;
+  for (const auto& entry : Entries()) {
+    if (entry.op == ChangeOp::kDelete) deleted.insert(entry.key[0].bytes);
+  }
+  EXPECT_TRUE(deleted.count("u1"));
+  EXPECT_TRUE(deleted.count("u3"));
+  EXPECT_EQ(*app_.QueryInt64("SELECT count(*) FROM account"), 2);
+}
+
+TEST_F(TriggerInstallerTest, AFailedInsertLeavesNoEntryFromItsBeforeTrigger) {
+  Install("CREATE TABLE person (id INTEGER PRIMARY KEY, email TEXT UNIQUE)");
+  Exec("INSERT INTO person VALUES (1, 'a@x')");
+  ASSERT_TRUE(Changelog(&capture_).DeleteBelow(1'000'000).ok());
+  EXPECT_FALSE(app_.Exec("INSERT INTO person VALUES (2, 'a@x')").ok());  // UNIQUE fails
+  EXPECT_TRUE(Entries().empty());
 }
 
 TEST_F(TriggerInstallerTest, ReconcileIsIdempotent) {

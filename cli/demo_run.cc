@@ -311,24 +311,8 @@ Status DemoRun::CatchUp() {
       "); owsync capture --once drains the rest");
   std::vector<std::string> once = {"capture", "--db",     Path("webui.db"), "--outbox",
                                    outbox,    "--client", options_.client,  "--once"};
-  if (summary_.resnapshot_tables.empty()) {
-    OWSYNC_ASSIGN_OR_RETURN(std::string out, processes_->Run("capture-once", once));
-    Say("      " + LastLine(out));
-  } else {
-    Say(
-        fmt::format("      INSERT OR REPLACE through a UNIQUE column deleted {} rows without a "
-                    "delete trigger (SQLite fires none): re-snapshotting {} with owsync capture "
-                    "--once --resnapshot TABLE",
-                    summary_.victims, fmt::join(summary_.resnapshot_tables, ", ")));
-    std::string last;
-    for (const std::string& table : summary_.resnapshot_tables) {
-      std::vector<std::string> args = once;
-      args.insert(args.end(), {"--resnapshot", table});
-      OWSYNC_ASSIGN_OR_RETURN(std::string out, processes_->Run("capture-once", args));
-      last = LastLine(out);
-    }
-    Say("      last one: " + last);
-  }
+  OWSYNC_ASSIGN_OR_RETURN(std::string out, processes_->Run("capture-once", once));
+  Say("      " + LastLine(out));
   OWSYNC_RETURN_IF_ERROR(WaitUntilCaughtUp("catching up", kCatchUpTimeoutMicros));
   summary_.catch_up_seconds = Seconds(ctx_->clock->MonotonicMicros() - t0);
   OWSYNC_ASSIGN_OR_RETURN(DemoOffsets o, monitor_->Sample());

@@ -27,8 +27,7 @@ struct DemoSummary {
   int64_t acked_before_write = 0;
   int64_t acked_after_write = 0;
   std::vector<int64_t> lag_micros;  // sampled once a second while the application wrote
-  int64_t victims = 0;              // rows INSERT OR REPLACE deleted without a trigger
-  std::vector<std::string> resnapshot_tables;
+  int64_t victims = 0;              // rows INSERT OR REPLACE deleted through a UNIQUE column
   DemoFailoverReport failover;
   double failover_into_write_seconds = 0;  // when the leader was killed, from the writing's start
   double catch_up_seconds = 0;
@@ -39,7 +38,7 @@ struct DemoSummary {
   int64_t differences = 0;
   double total_seconds = 0;
 
-  // The application's counts (write_*, victims, resnapshot_tables) once it stopped.
+  // The application's counts (write_*, victims) once it stopped.
   void RecordWrite(const WorkloadGenerator& generator);
   // Sets verified and differences; returns what to print: the tables that differ (with their
   // rows), a line of totals, "verify: PASSED" or "verify: FAILED".

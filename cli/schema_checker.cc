@@ -85,7 +85,7 @@ const std::vector<TableSpec>& Tables() {
         {"deployment_id", kUuid},
         {"client_name", kV100},
         {"table_name", kV100},
-        {"record_id", kV255},
+        {"record_id", kText},
         {"conflict_type", kV50},
         {"source_data", kJsonb},
         {"target_data", kJsonb},
@@ -143,7 +143,8 @@ const std::vector<TableSpec>& Tables() {
         {"acked_offset", kBigint},
         {"acked_epoch", kBigint},
         {"updated_at", kTstz},
-        {"schema_version", kBigint}}},
+        {"schema_version", kBigint},
+        {"acked_fingerprint", kText}}},
       {"dead_letters",
        {{"id", kUuid},
         {"client_name", kV100},
@@ -169,10 +170,11 @@ const char* const kTriggers[][2] = {{"hosts", "trg_hosts_updated_at"},
                                     {"tenant_offsets", "trg_tenant_offsets_updated_at"},
                                     {"sync_jobs", "trg_sync_jobs_finish"}};
 const char* const kHelpers[] = {"host_id_for_role", "cluster_for_role"};
-// Tables the runtime writes (SELECT, INSERT, UPDATE); hosts is read and partly updated only.
-const char* const kWritable[] = {"client_deployments", "leader_election", "conflict_log",
-                                 "cache_events",       "sync_jobs",       "sync_progress",
-                                 "tenant_offsets",     "dead_letters",    "cluster_nodes"};
+// Tables the runtime writes (SELECT, INSERT, UPDATE); hosts is read and partly updated only,
+// client_deployments read and updated only (tenants are registered by the administrator).
+const char* const kWritable[] = {"leader_election", "conflict_log",  "cache_events",
+                                 "sync_jobs",       "sync_progress", "tenant_offsets",
+                                 "dead_letters",    "cluster_nodes"};
 
 class Checker {
  public:
@@ -319,6 +321,10 @@ Status Checker::CheckRoleLimits(const std::string& role, bool is_group) {
             "FROM (VALUES ('INSERT'), ('UPDATE')) p(priv) "
             "WHERE to_regclass('sync_metadata.hosts') IS NOT NULL "
             "  AND pg_catalog.has_table_privilege($1, 'sync_metadata.hosts', p.priv) "
+            "UNION ALL SELECT 'client_deployments', 'INSERT' "
+            "WHERE to_regclass('sync_metadata.client_deployments') IS NOT NULL "
+            "  AND pg_catalog.has_table_privilege($1, 'sync_metadata.client_deployments', "
+            "  'INSERT') "
             "ORDER BY 1, 2",
             {role}));
   ++report_.checks;
@@ -384,6 +390,16 @@ Status Checker::CheckRoles() {
                                   "'UPDATE')",
                                   {qname}));
     Expect(p.GetValue(0, 0) == "t", "sync_service lacks SELECT, INSERT or UPDATE on " + qname);
+  }
+  {
+    OWSYNC_ASSIGN_OR_RETURN(
+        PgResult p, Query("SELECT to_regclass('sync_metadata.client_deployments') IS NOT NULL AND "
+                          "pg_catalog.has_table_privilege('sync_service', "
+                          "'sync_metadata.client_deployments', 'SELECT') AND "
+                          "pg_catalog.has_table_privilege('sync_service', "
+                          "'sync_metadata.client_deployments', 'UPDATE')"));
+    Expect(p.GetValue(0, 0) == "t",
+           "sync_service lacks SELECT or UPDATE on sync_metadata.client_deployments");
   }
   OWSYNC_ASSIGN_OR_RETURN(
       PgResult needs,

@@ -158,6 +158,7 @@ int RunReplay(const ReplayArgs& a, CliContext* ctx) {
   LeaseOptions lo;
   lo.cluster = cluster;
   lo.node_id = Lease::MakeNodeId("replay", a.client);
+  lo.give_up_on_permanent_error = true;
   Lease lease(ctx->clock, logger.get(), *url, lo);
   LeaseEpochSource epochs(&lease);
   Status held =
@@ -192,22 +193,26 @@ int RunRebase(const RebaseArgs& a, CliContext* ctx) {
   auto reader = outbox::OutboxReader::Open(ctx->fs, a.outbox, 0);
   if (!reader.ok()) return Fail("tenant rebase", reader.status());
   const uint64_t first = (*reader)->first_retained_offset();
-  // The new outbox must begin with a snapshot: schema records, then a snapshot begin.
+  // The new outbox must begin with a snapshot: schema records and the changes capture drained
+  // while it started (full row images), then a snapshot begin.
   outbox::Record r;
   bool starts_with_snapshot = false;
   for (;;) {
     auto next = (*reader)->Next(&r);
     if (!next.ok()) return Fail("tenant rebase", next.status());
     if (!*next) break;
-    if (r.type == outbox::RecordType::kSchema) continue;
+    if (r.type == outbox::RecordType::kSchema || r.type == outbox::RecordType::kUpsert ||
+        r.type == outbox::RecordType::kDelete) {
+      continue;
+    }
     starts_with_snapshot = r.type == outbox::RecordType::kSnapshotBegin;
     break;
   }
   if (!starts_with_snapshot) {
     return Fail("tenant rebase", Status::FailedPrecondition(
                                      "outbox " + (*reader)->outbox_id() +
-                                     " does not start with a snapshot (first "
-                                     "durable record after the schema records at offset " +
+                                     " does not begin with a snapshot (no snapshot begins "
+                                     "before offset " +
                                      std::to_string(r.offset) +
                                      "); re-snapshot the tenant first (`owsync "
                                      "capture --resnapshot`) so that PostgreSQL can converge"));
@@ -227,6 +232,15 @@ int RunRebase(const RebaseArgs& a, CliContext* ctx) {
   }
   uint64_t acked = std::stoull(std::string(row->GetValue(0, 0)));
   std::string old_id(row->GetValue(0, 1));
+  if (old_id == (*reader)->outbox_id()) {
+    return Fail("tenant rebase",
+                Status::FailedPrecondition(
+                    "PostgreSQL already follows outbox " + old_id +
+                    ": there is no new generation to accept. When the shipper reported "
+                    "PostgreSQL ahead of the outbox, capture starts the new generation itself "
+                    "(it reads ACKED): make sure `owsync capture` runs on this tenant, wait for "
+                    "its log line \"starting database generation\", then rebase"));
+  }
   if (first <= acked) {
     return Fail("tenant rebase",
                 Status::FailedPrecondition(
@@ -238,7 +252,7 @@ int RunRebase(const RebaseArgs& a, CliContext* ctx) {
   }
   auto update = conn->ExecParams(
       "UPDATE sync_metadata.tenant_offsets SET outbox_id = $2, acked_offset = $3::bigint, "
-      "updated_at = now() WHERE client_name = $1",
+      "acked_fingerprint = NULL, updated_at = now() WHERE client_name = $1",
       {a.client, (*reader)->outbox_id(), std::to_string(first - 1)}, deadline());
   if (!update.ok()) return Fail("tenant rebase", update.status());
   auto commit = conn->Exec("COMMIT", deadline());

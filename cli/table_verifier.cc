@@ -269,6 +269,9 @@ Status TableVerifier::Compare(VerifyTable* out) {
            keys + ", 1 AS _owsync_side FROM pg_temp._owsync_verify_d1 UNION ALL SELECT " + keys +
            ", 2 FROM pg_temp._owsync_verify_d2) u GROUP BY " + keys +
            ") SELECT CASE WHEN k._owsync_in_sqlite AND k._owsync_in_pg THEN 'different' "
+           "WHEN k._owsync_in_sqlite AND EXISTS (SELECT 1 FROM " +
+           qualified_ + " z WHERE z._owsync_deleted_at IS NOT NULL AND " + KeyJoin("z", true, "k") +
+           ") THEN 'tombstoned' "
            "WHEN k._owsync_in_sqlite THEN 'missing' ELSE 'extra' END AS kind, "
            "COALESCE(s._owsync_key, json_build_array(" +
            tkey_json +
@@ -277,12 +280,14 @@ Status TableVerifier::Compare(VerifyTable* out) {
            diffs + "], '; ') END AS detail FROM k LEFT JOIN " + kRows +
            " s ON s._owsync_refused IS NULL AND " + KeyJoin("s", false, "k") + " LEFT JOIN " +
            qualified_ + " t ON t._owsync_deleted_at IS NULL AND " + KeyJoin("t", true, "k") +
-           " UNION ALL SELECT 'refused', s._owsync_key, s._owsync_refused FROM " + kRows +
-           " s WHERE s._owsync_refused IS NOT NULL"));
+           " UNION ALL SELECT CASE WHEN EXISTS (SELECT 1 FROM " + qualified_ +
+           " z WHERE z._owsync_deleted_at IS NOT NULL AND " + KeyJoin("z", true, "s") +
+           ") THEN 'tombstoned' ELSE 'refused' END, s._owsync_key, s._owsync_refused FROM " +
+           kRows + " s WHERE s._owsync_refused IS NOT NULL"));
 
   const std::string joined =
       " FROM pg_temp._owsync_verify_result r LEFT JOIN pg_temp._owsync_verify_tolerated tl "
-      "ON tl.record_key = r.record_key ";
+      "ON tl.record_key = r.record_key AND r.kind <> 'tombstoned' ";
   OWSYNC_ASSIGN_OR_RETURN(
       shipper::PgResult counts,
       conn_->Exec("SELECT r.kind, COALESCE(tl.kind, ''), count(*)" + joined + "GROUP BY 1, 2",

@@ -134,6 +134,57 @@ int Follow(const std::string& base, const std::string& job_id, const std::string
   }
 }
 
+struct HostPort {
+  std::string host;
+  std::string port;  // "" when none given
+};
+
+// The host and port of an API address ("http://10.0.0.5:9443/", "[::1]:9444", "node-b").
+HostPort SplitAddress(std::string address) {
+  const size_t scheme = address.find("://");
+  if (scheme != std::string::npos) address = address.substr(scheme + 3);
+  address = address.substr(0, address.find('/'));
+  HostPort hp;
+  if (!address.empty() && address.front() == '[') {
+    const size_t close = address.find(']');
+    hp.host = address.substr(1, close == std::string::npos ? std::string::npos : close - 1);
+    if (close != std::string::npos && close + 1 < address.size() && address[close + 1] == ':') {
+      hp.port = address.substr(close + 2);
+    }
+    return hp;
+  }
+  const size_t colon = address.find(':');
+  if (colon != std::string::npos && address.rfind(':') == colon) {
+    hp.host = address.substr(0, colon);
+    hp.port = address.substr(colon + 1);
+  } else {
+    hp.host = address;
+  }
+  return hp;
+}
+
+// Whether the bearer token may go to `address`: this machine (loopback), or a peer the
+// operator named in API_PEERS (hosts, or host:port for one port only, comma-separated). The
+// leader's address comes from PostgreSQL, which this command does not trust with the token.
+bool MayForwardTo(const std::string& address, const std::string& peers) {
+  const HostPort to = SplitAddress(address);
+  if (to.host == "localhost" || to.host == "::1" || to.host.rfind("127.", 0) == 0) return true;
+  size_t start = 0;
+  while (start < peers.size()) {
+    size_t end = peers.find(',', start);
+    if (end == std::string::npos) end = peers.size();
+    std::string entry = peers.substr(start, end - start);
+    entry.erase(0, entry.find_first_not_of(" \t"));
+    entry.erase(entry.find_last_not_of(" \t") + 1);
+    const HostPort peer = SplitAddress(entry);
+    if (!peer.host.empty() && peer.host == to.host && (peer.port.empty() || peer.port == to.port)) {
+      return true;
+    }
+    start = end + 1;
+  }
+  return false;
+}
+
 int Run(const TriggerArgs& a, CliContext* ctx) {
   std::string base = a.api;
   if (base.empty()) {
@@ -164,6 +215,15 @@ int Run(const TriggerArgs& a, CliContext* ctx) {
                 << " does not lead and names no leader: " << answer.error << "\n";
       return 1;
     }
+    const std::string peers = ctx->getenv("API_PEERS").value_or("");
+    if (!token.empty() && !MayForwardTo(leader, peers)) {
+      std::cerr << "owsync trigger: " << base << " is the follower; the leader is at " << leader
+                << ", which is neither this machine nor listed in API_PEERS: the bearer token "
+                   "is not sent there. Run the command on the leader's machine, or add "
+                << SplitAddress(leader).host
+                << " to API_PEERS (comma-separated hosts or host:port)\n";
+      return 1;
+    }
     std::cout << base << " is the follower; sending to the leader at " << leader << "\n";
     base = (leader.find("://") == std::string::npos ? "http://" : "") + leader;
     answer = Call(base, "POST", path, token);
@@ -184,9 +244,10 @@ void AddTriggerCommand(CLI::App* app, CliContext* ctx) {
   CLI::App* cmd = app->add_subcommand(
       "trigger",
       "Ship tenant CLIENT now: asks the local node's API (http://127.0.0.1:$API_PORT, or --api), "
-      "which forwards to the leader once when it is the follower. Needs the bearer token from "
-      "API_TOKEN_FILE. Prints the sync job id; --wait follows the job until it ends (exit 0 "
-      "success, 1 failed).");
+      "and when that node is the follower, the leader it names, once. Needs the bearer token "
+      "from API_TOKEN_FILE, which is sent to the leader only when it is on this machine "
+      "(loopback) or listed in API_PEERS (comma-separated hosts or host:port). Prints the sync "
+      "job id; --wait follows the job until it ends (exit 0 success, 1 failed).");
   cmd->add_option("client", args->client, "Tenant name")->required();
   cmd->add_flag("--wait", args->wait, "Wait until the job succeeds or fails");
   cmd->add_option("--api", args->api, "API base URL (default http://127.0.0.1:$API_PORT)");

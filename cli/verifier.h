@@ -16,7 +16,8 @@
 // sync_metadata.dead_letters (same client, table and record key, not retried). A differing,
 // missing or extra row whose record key (shipper/record_key.h) has such a dead letter or a
 // pending conflict (conflict_log, resolved_at IS NULL) is listed as such instead of as a
-// difference. Works with the runtime role (TEMPORARY privilege, SELECT on the tenant schema).
+// difference, except a row alive in SQLite whose PostgreSQL copy is tombstoned. Works with the
+// runtime role (TEMPORARY privilege, SELECT on the tenant schema).
 #ifndef OWSYNC_CLI_VERIFIER_H_
 #define OWSYNC_CLI_VERIFIER_H_
 
@@ -41,9 +42,10 @@ struct VerifyOptions {
   int64_t statement_timeout_micros = 3600'000'000;  // deadline of each PostgreSQL call
 };
 
-// One reported row. kind: "missing" (in SQLite, not live in PostgreSQL), "different" (both,
-// values differ), "extra" (live in PostgreSQL, not in SQLite), "refused" (a SQLite value
-// that does not fit its column).
+// One reported row. kind: "missing" (in SQLite, not in PostgreSQL), "tombstoned" (alive in
+// SQLite, tombstoned in PostgreSQL: never tolerated, not even by a dead letter, since a copy
+// that deleted a live row has lost it), "different" (both, values differ), "extra" (live in
+// PostgreSQL, not in SQLite), "refused" (a SQLite value that does not fit its column).
 struct VerifyRow {
   std::string kind;
   std::string record_key;

@@ -27,6 +27,7 @@ struct VerifyArgs {
 
 const char* KindText(const std::string& kind) {
   if (kind == "missing") return "missing in PostgreSQL";
+  if (kind == "tombstoned") return "alive in SQLite, tombstoned in PostgreSQL";
   if (kind == "different") return "different";
   if (kind == "extra") return "live in PostgreSQL, not in SQLite";
   return "value refused";

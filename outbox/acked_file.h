@@ -1,6 +1,8 @@
 // AckedFile: the ACKED file of an outbox directory. The shipper writes it (atomically) after
 // PostgreSQL committed a batch: every record at or below `acked_offset` (inclusive) of outbox
-// `outbox_id` is safely in PostgreSQL. The outbox writer reads it to delete sealed segments.
+// `outbox_id` is safely in PostgreSQL, and the record at `acked_offset` has `fingerprint`
+// (outbox/record_fingerprint.h; "" when unknown). The outbox writer reads it to delete sealed
+// segments, and capture to notice an outbox that PostgreSQL is ahead of (AckedCheck).
 #ifndef OWSYNC_OUTBOX_ACKED_FILE_H_
 #define OWSYNC_OUTBOX_ACKED_FILE_H_
 
@@ -15,6 +17,7 @@ namespace owsync::outbox {
 struct Acked {
   std::string outbox_id;
   uint64_t acked_offset = 0;
+  std::string fingerprint;  // 16 lower-case hex digits, or "" (an older shipper, or unknown)
   friend bool operator==(const Acked&, const Acked&) = default;
 };
 

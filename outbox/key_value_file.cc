@@ -10,9 +10,9 @@ std::string KeyValueFile::Format(std::string_view first_line,
   return out;
 }
 
-Result<std::vector<std::string>> KeyValueFile::Parse(std::string_view text, std::string_view what,
-                                                     std::string_view first_line,
-                                                     const std::vector<std::string>& keys) {
+Result<std::vector<std::string>> KeyValueFile::Parse(
+    std::string_view text, std::string_view what, std::string_view first_line,
+    const std::vector<std::string>& keys, const std::vector<std::string>& optional_keys) {
   auto bad = [&](std::string_view why) {
     return Status::Corruption(std::string(what) + ": " + std::string(why));
   };
@@ -30,6 +30,15 @@ Result<std::vector<std::string>> KeyValueFile::Parse(std::string_view text, std:
   }
   std::vector<std::string> values;
   for (const std::string& key : keys) {
+    if (!next_line(&line)) return bad("missing line \"" + key + "=...\"");
+    if (line.substr(0, key.size() + 1) != key + "=") return bad("expected \"" + key + "=...\"");
+    values.emplace_back(line.substr(key.size() + 1));
+  }
+  for (const std::string& key : optional_keys) {
+    if (text.empty()) {
+      values.emplace_back();
+      continue;
+    }
     if (!next_line(&line)) return bad("missing line \"" + key + "=...\"");
     if (line.substr(0, key.size() + 1) != key + "=") return bad("expected \"" + key + "=...\"");
     values.emplace_back(line.substr(key.size() + 1));

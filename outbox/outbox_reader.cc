@@ -6,6 +6,7 @@
 #include "outbox/identity_file.h"
 #include "outbox/outbox_dir.h"
 #include "outbox/record_codec.h"
+#include "outbox/record_fingerprint.h"
 #include "outbox/segment_reader.h"
 #include "outbox/watermark.h"
 
@@ -20,6 +21,7 @@ class OutboxReaderImpl final : public OutboxReader {
   Status Init(uint64_t from_offset);
 
   Result<bool> Next(Record* record) override;
+  uint64_t fingerprint() const override { return fingerprint_; }
   const std::string& outbox_id() const override { return identity_.outbox_id; }
   const std::string& database_generation() const override { return identity_.database_generation; }
   uint64_t first_retained_offset() const override { return first_retained_; }
@@ -34,6 +36,9 @@ class OutboxReaderImpl final : public OutboxReader {
   Status OpenNextSegment();
   Result<bool> IsLastSegment();
   Status CheckStillSameOutbox();
+  // FailedPrecondition when the data ends below the start offset (records written there later
+  // would otherwise be skipped without a word).
+  Status CheckStartNotPastEnd();
   Status Fail(Status s) {
     broken_ = s;
     return s;
@@ -47,6 +52,7 @@ class OutboxReaderImpl final : public OutboxReader {
   uint64_t first_retained_ = 0;
   std::optional<Watermark> wm_;
   uint64_t want_ = 0;  // offset of the next record to return
+  uint64_t fingerprint_ = 0;
 
   std::unique_ptr<SegmentReader> seg_;
   std::optional<bool> seg_is_last_;  // ignore_watermark mode: cached listing answer
@@ -148,6 +154,14 @@ Status OutboxReaderImpl::CheckStillSameOutbox() {
   return Status::OK();
 }
 
+Status OutboxReaderImpl::CheckStartNotPastEnd() {
+  if (want_ <= expected_) return Status::OK();
+  return Status::FailedPrecondition("outbox " + dir_.path() + " (id " + identity_.outbox_id +
+                                    ") ends at offset " + std::to_string(expected_ - 1) +
+                                    ", below the start offset " + std::to_string(want_) +
+                                    ": records written there later would be skipped");
+}
+
 Result<bool> OutboxReaderImpl::IsLastSegment() {
   if (!seg_is_last_) {
     OWSYNC_ASSIGN_OR_RETURN(std::vector<SegmentFile> files, dir_.ListSegments(fs_));
@@ -165,7 +179,14 @@ Result<uint64_t> OutboxReaderImpl::RefreshWatermark() {
     if (!same.ok()) return Fail(same);
     w.reset();
   }
-  if (w && (!wm_ || w->durable_offset >= wm_->durable_offset)) wm_ = w;
+  if (w && wm_ && w->durable_offset < wm_->durable_offset) {
+    // Durable data never shrinks: the directory was put back from an older copy.
+    return Fail(Status::FailedPrecondition(
+        "outbox " + dir_.path() + ": the durable offset went back from " +
+        std::to_string(wm_->durable_offset) + " to " + std::to_string(w->durable_offset) +
+        " (was the outbox restored from a copy?); reopen the reader"));
+  }
+  if (w) wm_ = w;
   return wm_ ? wm_->durable_offset : 0;
 }
 
@@ -184,6 +205,7 @@ Result<bool> OutboxReaderImpl::Next(Record* record) {
         return Fail(seg_->CorruptionAt(
             block_pos_, "record at offset " + std::to_string(offset) + ": " + s.message()));
       }
+      fingerprint_ = RecordFingerprint(body);
       record->offset = offset;
       want_ = offset + 1;
       return true;
@@ -233,6 +255,7 @@ Result<bool> OutboxReaderImpl::LoadNextBlock() {
         continue;
       }
       if (options_.ignore_watermark) {
+        OWSYNC_RETURN_IF_ERROR(CheckStartNotPastEnd());
         seg_is_last_.reset();  // the writer may have rotated meanwhile: look again next time
         return false;
       }
@@ -241,6 +264,7 @@ Result<bool> OutboxReaderImpl::LoadNextBlock() {
             pos_, "the durable watermark says offset " + std::to_string(wm_->durable_offset) +
                       " is durable, but the data ends at offset " + std::to_string(expected_ - 1));
       }
+      OWSYNC_RETURN_IF_ERROR(CheckStartNotPastEnd());
       const uint64_t before = wm_->durable_offset;
       OWSYNC_ASSIGN_OR_RETURN(const uint64_t now, RefreshWatermark());
       if (now == before) return false;

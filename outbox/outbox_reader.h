@@ -1,7 +1,10 @@
 // OutboxReader: reads one tenant's outbox from a given offset up to the durable watermark the
 // writer published, in offset order, without taking the writer's lock. Several readers may read
 // one outbox at once. A crc or decode error inside data below the watermark (or in a sealed
-// segment) is Corruption naming the file and byte offset; it is never skipped.
+// segment) is Corruption naming the file and byte offset; it is never skipped. Nothing below
+// the start offset is ever skipped unseen either: a start offset past the end of the outbox's
+// data (more than one past the durable offset) is FailedPrecondition once the reader sees the
+// end, and so is a durable watermark that goes back (the outbox was restored from a copy).
 #ifndef OWSYNC_OUTBOX_OUTBOX_READER_H_
 #define OWSYNC_OUTBOX_OUTBOX_READER_H_
 
@@ -39,6 +42,9 @@ class OutboxReader {
   // Next record at or below the durable watermark into *record: true, false at the watermark
   // (call again later: the watermark moves as the writer commits), or an error.
   virtual Result<bool> Next(Record* record) = 0;
+
+  // RecordFingerprint of the record Next() returned last (0 before the first).
+  virtual uint64_t fingerprint() const = 0;
 
   virtual const std::string& outbox_id() const = 0;
   virtual const std::string& database_generation() const = 0;

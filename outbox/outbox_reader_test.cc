@@ -4,6 +4,7 @@
 
 #include <thread>
 
+#include "outbox/acked_check.h"
 #include "outbox/block_compressor.h"
 #include "outbox/format.h"
 #include "outbox/identity_file.h"
@@ -11,6 +12,7 @@
 #include "outbox/outbox_testing.h"
 #include "outbox/outbox_writer.h"
 #include "outbox/record_codec.h"
+#include "outbox/record_fingerprint.h"
 #include "outbox/watermark.h"
 #include "util/fake_clock.h"
 #include "util/mem_file_system.h"
@@ -247,6 +249,86 @@ TEST_F(OutboxReaderTest, IgnoringTheWatermarkReadsCompleteBlocksAndStopsAtATornT
   auto all = ReadAll(&fs_, dir_, 0, options);
   ASSERT_TRUE(all.ok()) << all.status().ToString();
   EXPECT_EQ(all->size(), 15u);
+}
+
+TEST_F(OutboxReaderTest, AStartPastTheEndIsRefusedNotSkippedLater) {
+  AppendAndCommit(10);
+  auto r = OpenReader(30);
+  ASSERT_NE(r, nullptr);
+  Record rec;
+  auto next = r->Next(&rec);
+  ASSERT_FALSE(next.ok()) << "records 11..29 would be skipped once written";
+  EXPECT_EQ(next.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(next.status().message().find("ends at offset 10, below the start offset 30"),
+            std::string::npos)
+      << next.status().ToString();
+  // One past the end is where a caught-up reader waits.
+  auto caught_up = OpenReader(11);
+  ASSERT_NE(caught_up, nullptr);
+  EXPECT_TRUE(Drain(caught_up.get()).empty());
+  AppendAndCommit(3);
+  EXPECT_EQ(Drain(caught_up.get()), Range(11, 13));
+  // The same without the watermark (offline tools).
+  OutboxReaderOptions all;
+  all.ignore_watermark = true;
+  auto offline = OutboxReader::Open(&fs_, dir_, 30, all);
+  ASSERT_TRUE(offline.ok());
+  EXPECT_EQ((*offline)->Next(&rec).status().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_F(OutboxReaderTest, ADurableWatermarkThatGoesBackIsRefused) {
+  AppendAndCommit(10);
+  const std::string before = *ReadFileToString(&fs_, OutboxDir(dir_).DurablePath());
+  auto r = OpenReader();
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(Drain(r.get()), Range(1, 10));
+  AppendAndCommit(5);
+  EXPECT_EQ(Drain(r.get()), Range(11, 15));
+  // The directory is put back as it was (a restore under a running reader).
+  ASSERT_TRUE(WriteFileAtomically(&fs_, OutboxDir(dir_).DurablePath(), before).ok());
+  auto mark = r->RefreshWatermark();
+  ASSERT_FALSE(mark.ok());
+  EXPECT_EQ(mark.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(mark.status().message().find("went back from 15 to 10"), std::string::npos)
+      << mark.status().ToString();
+}
+
+TEST_F(OutboxReaderTest, FingerprintsTellRecordsApartAndAreStable) {
+  AppendAndCommit(5);
+  auto a = OpenReader(3);
+  auto b = OpenReader(3);
+  Record ra, rb;
+  ASSERT_TRUE(*a->Next(&ra));
+  ASSERT_TRUE(*b->Next(&rb));
+  EXPECT_EQ(a->fingerprint(), b->fingerprint());
+  ASSERT_TRUE(*a->Next(&ra));
+  EXPECT_NE(a->fingerprint(), b->fingerprint());
+  EXPECT_EQ(FingerprintHex(0x00ab00cd00ef0012ull), "00ab00cd00ef0012");
+  EXPECT_TRUE(IsFingerprintHex("00ab00cd00ef0012"));
+  EXPECT_FALSE(IsFingerprintHex("00AB00CD00EF0012"));
+  EXPECT_FALSE(IsFingerprintHex("00ab"));
+}
+
+TEST_F(OutboxReaderTest, AckedCheckTellsHeldFromRestoredOutboxes) {
+  AppendAndCommit(20);
+  auto r = OpenReader(12);
+  Record rec;
+  ASSERT_TRUE(*r->Next(&rec));
+  const std::string held = FingerprintHex(r->fingerprint());
+  auto ok = AckedCheck::Run(&fs_, dir_, 12, held);
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->verdict, AckedVerdict::kHeld);
+  auto differs = AckedCheck::Run(&fs_, dir_, 12, "0000000000000001");
+  ASSERT_TRUE(differs.ok());
+  EXPECT_EQ(differs->verdict, AckedVerdict::kDiffers);
+  EXPECT_NE(AckedCheck::Describe(*differs, 12, "id", "0000000000000001").find("another record"),
+            std::string::npos);
+  auto beyond = AckedCheck::Run(&fs_, dir_, 25, held);
+  ASSERT_TRUE(beyond.ok());
+  EXPECT_EQ(beyond->verdict, AckedVerdict::kBeyondEnd);
+  EXPECT_EQ(beyond->data_end, 20u);
+  EXPECT_EQ(AckedCheck::Run(&fs_, dir_, 0, "")->verdict, AckedVerdict::kHeld);
+  EXPECT_EQ(AckedCheck::Run(&fs_, dir_, 20, "")->verdict, AckedVerdict::kHeld);
 }
 
 }  // namespace

@@ -58,7 +58,7 @@ class OutboxVerifierTest : public ::testing::Test {
 };
 
 TEST_F(OutboxVerifierTest, SoundOutboxVerifiesWithoutChangingAByte) {
-  ASSERT_TRUE(AckedFile::Write(&fs_, dir_, {writer_->outbox_id(), 120}).ok());
+  ASSERT_TRUE(AckedFile::Write(&fs_, dir_, {writer_->outbox_id(), 120, ""}).ok());
   const auto before = Snapshot();
   const VerifyReport r = Verify();
   EXPECT_TRUE(r.ok) << r.error;
@@ -132,20 +132,20 @@ TEST_F(OutboxVerifierTest, MissingDirectoryIsNotFound) {
 }
 
 TEST_F(OutboxVerifierTest, AckedChecks) {
-  ASSERT_TRUE(AckedFile::Write(&fs_, dir_, {"another-outbox", 5}).ok());
+  ASSERT_TRUE(AckedFile::Write(&fs_, dir_, {"another-outbox", 5, ""}).ok());
   VerifyReport r = Verify();
   EXPECT_TRUE(r.ok) << r.error;
   ASSERT_EQ(r.notes.size(), 1u);
   EXPECT_NE(r.notes[0].find("another-outbox"), std::string::npos);
 
-  ASSERT_TRUE(AckedFile::Write(&fs_, dir_, {writer_->outbox_id(), 201}).ok());
+  ASSERT_TRUE(AckedFile::Write(&fs_, dir_, {writer_->outbox_id(), 201, ""}).ok());
   r = Verify();
   EXPECT_FALSE(r.ok);
   EXPECT_NE(r.error.find("acknowledges offset 201"), std::string::npos) << r.error;
 
   // Retention past what was acknowledged: the first segment is gone, ACKED says 0.
   ASSERT_TRUE(fs_.DeleteFile(segs_[0].path).ok());
-  ASSERT_TRUE(AckedFile::Write(&fs_, dir_, {writer_->outbox_id(), 0}).ok());
+  ASSERT_TRUE(AckedFile::Write(&fs_, dir_, {writer_->outbox_id(), 0, ""}).ok());
   r = Verify();
   EXPECT_FALSE(r.ok);
   EXPECT_NE(r.error.find("unacknowledged records were deleted"), std::string::npos) << r.error;
@@ -166,7 +166,7 @@ TEST_F(OutboxVerifierTest, WatermarkThatPromisesMoreThanTheDataIsAnError) {
 }
 
 TEST_F(OutboxVerifierTest, StatsCountFromHeaders) {
-  ASSERT_TRUE(AckedFile::Write(&fs_, dir_, {writer_->outbox_id(), 50}).ok());
+  ASSERT_TRUE(AckedFile::Write(&fs_, dir_, {writer_->outbox_id(), 50, ""}).ok());
   auto s = OutboxStats::Collect(&fs_, dir_);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   EXPECT_EQ(s->outbox_id, writer_->outbox_id());

@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "outbox/acked_check.h"
 #include "outbox/acked_file.h"
 #include "outbox/block_compressor.h"
 #include "outbox/format.h"
@@ -38,7 +39,8 @@ class OutboxWriterImpl final : public OutboxWriter {
   uint64_t buffered_bytes() const override { return pending_.size(); }
   Result<uint64_t> ApplyRetention() override;
   Result<uint64_t> DiskUsage() override;
-  Status StartNewGeneration(const std::string& database_generation) override;
+  Status StartNewGeneration(const std::string& database_generation,
+                            uint64_t min_first_offset) override;
 
  private:
   Status CreateOutbox();
@@ -238,12 +240,24 @@ Result<uint64_t> OutboxWriterImpl::ApplyRetention() {
         dir_.AckedPath() + " acknowledges offset " + std::to_string(acked->acked_offset) +
         " but only " + std::to_string(durable_offset_) + " is durable: nothing deleted");
   }
+  if (!acked->fingerprint.empty()) {
+    OWSYNC_ASSIGN_OR_RETURN(
+        AckedCheckResult held,
+        AckedCheck::Run(fs_, dir_.path(), acked->acked_offset, acked->fingerprint));
+    if (held.verdict == AckedVerdict::kDiffers || held.verdict == AckedVerdict::kBeyondEnd) {
+      return Status::FailedPrecondition(
+          AckedCheck::Describe(held, acked->acked_offset, acked->outbox_id, acked->fingerprint) +
+          ": nothing deleted");
+    }
+  }
   OWSYNC_ASSIGN_OR_RETURN(std::vector<SegmentFile> segs, dir_.ListSegments(fs_));
   uint64_t freed = 0;
   bool deleted = false;
-  // Sealed segments only (never the active one); segment i ends where segment i+1 begins.
+  // Sealed segments only (never the active one); segment i ends where segment i+1 begins. The
+  // segment holding the acknowledged record stays, so that the record can still be compared
+  // with its fingerprint in PostgreSQL (AckedCheck).
   for (size_t i = 0; i + 1 < segs.size(); ++i) {
-    if (segs[i].path == active_->path() || segs[i + 1].first_offset - 1 > acked->acked_offset) {
+    if (segs[i].path == active_->path() || segs[i + 1].first_offset - 1 >= acked->acked_offset) {
       break;
     }
     OWSYNC_ASSIGN_OR_RETURN(const uint64_t size, fs_->GetFileSize(segs[i].path));
@@ -268,7 +282,8 @@ Result<uint64_t> OutboxWriterImpl::DiskUsage() {
 // Order, so that a crash at any step is finished or undone by the next Open (OutboxRecovery):
 // 1. the new generation's first segment, durable; 2. IDENTITY replaced; 3. old segments moved
 // to retired/<old id>/; 4. DURABLE started over for the new id.
-Status OutboxWriterImpl::StartNewGeneration(const std::string& database_generation) {
+Status OutboxWriterImpl::StartNewGeneration(const std::string& database_generation,
+                                            uint64_t min_first_offset) {
   if (!broken_.ok()) return broken_;
   if (!IsValidId(database_generation, true)) {
     return Status::InvalidArgument("database generation must be 0..255 printable ASCII bytes");
@@ -279,6 +294,7 @@ Status OutboxWriterImpl::StartNewGeneration(const std::string& database_generati
   // An empty active segment already carries the name next_offset_: skip one offset number
   // (offsets only need to increase across generations, not be contiguous).
   if (!active_->has_blocks()) ++next_offset_;
+  next_offset_ = std::max(next_offset_, min_first_offset);
   OWSYNC_ASSIGN_OR_RETURN(std::vector<SegmentFile> old_segments, dir_.ListSegments(fs_));
   Status s = active_->Close();
   if (!s.ok()) return Fail(std::move(s));

@@ -59,16 +59,22 @@ class OutboxWriter {
   virtual const std::string& database_generation() const = 0;
   // Uncommitted bytes currently buffered (so callers can commit before memory grows).
   virtual uint64_t buffered_bytes() const = 0;
-  // Deletes sealed segments whose last offset is <= the acknowledged offset published by the
-  // shipper in the directory (file ACKED, checked against outbox_id). Returns bytes freed.
+  // Deletes sealed segments whose last offset is below the acknowledged offset published by the
+  // shipper in the directory (file ACKED, checked against outbox_id; the acknowledged record
+  // itself is kept). Returns bytes freed. FailedPrecondition, deleting nothing, when ACKED
+  // names another outbox, or an offset this outbox does not hold durably or holds another
+  // record at (AckedCheck: the outbox was restored from an older copy).
   virtual Result<uint64_t> ApplyRetention() = 0;
   // Total bytes of segment files in the directory.
   virtual Result<uint64_t> DiskUsage() = 0;
   // Begins a new outbox generation (after the database was restored or replaced): commits what
   // is buffered, moves the current segments aside (kept, never deleted, under retired/<old id>/),
   // and continues with a new outbox id and `database_generation`. Offsets keep increasing across
-  // generations so row versions stay comparable. The caller then writes a full snapshot.
-  [[nodiscard]] virtual Status StartNewGeneration(const std::string& database_generation) = 0;
+  // generations so row versions stay comparable; the new generation starts at
+  // `min_first_offset` or later (above what PostgreSQL acknowledged of an outbox restored from
+  // an older copy). The caller then writes a full snapshot.
+  [[nodiscard]] virtual Status StartNewGeneration(const std::string& database_generation,
+                                                  uint64_t min_first_offset = 0) = 0;
 };
 
 }  // namespace owsync::outbox

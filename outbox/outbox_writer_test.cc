@@ -8,6 +8,7 @@
 #include "outbox/identity_file.h"
 #include "outbox/outbox_dir.h"
 #include "outbox/outbox_testing.h"
+#include "outbox/record_fingerprint.h"
 #include "outbox/segment_reader.h"
 #include "outbox/segment_writer.h"
 #include "util/fake_clock.h"
@@ -158,7 +159,7 @@ TEST_F(OutboxWriterTest, FilesAreOwnerOnly) {
   auto w = OpenWriter(posix.get());
   ASSERT_TRUE(w.ok());
   AppendAndCommit(w->get(), 3);
-  ASSERT_TRUE(AckedFile::Write(posix.get(), dir_, {(*w)->outbox_id(), 1}).ok());
+  ASSERT_TRUE(AckedFile::Write(posix.get(), dir_, {(*w)->outbox_id(), 1, ""}).ok());
   auto names = posix->GetChildren(dir_);
   ASSERT_TRUE(names.ok());
   EXPECT_GE(names->size(), 5u);  // LOCK IDENTITY DURABLE ACKED and a segment
@@ -231,7 +232,7 @@ TEST_F(OutboxWriterTest, RejectsUndefinedRecordTypes) {
   EXPECT_EQ((*w)->next_offset(), 1u);
 }
 
-TEST_F(OutboxWriterTest, RetentionDeletesOnlySealedSegmentsAtOrBelowAcked) {
+TEST_F(OutboxWriterTest, RetentionDeletesOnlySealedSegmentsBelowTheAckedRecord) {
   options_.segment_bytes = 8000;
   options_.block_bytes = 2000;
   auto w = OpenWriter();
@@ -241,15 +242,16 @@ TEST_F(OutboxWriterTest, RetentionDeletesOnlySealedSegmentsAtOrBelowAcked) {
   ASSERT_GT(segs.size(), 4u);
   // Nothing without ACKED.
   EXPECT_EQ(*(*w)->ApplyRetention(), 0u);
-  // ACKED one short of the end of segment 2: only segment 1 goes.
+  // ACKED at the last record of segment 2: only segment 1 goes; the acknowledged record stays
+  // (a resuming shipper compares it with its fingerprint in PostgreSQL).
   const uint64_t end_of_second = segs[2].first_offset - 1;
-  ASSERT_TRUE(AckedFile::Write(&fs_, dir_, {(*w)->outbox_id(), end_of_second - 1}).ok());
+  ASSERT_TRUE(AckedFile::Write(&fs_, dir_, {(*w)->outbox_id(), end_of_second, ""}).ok());
   const uint64_t size0 = *fs_.GetFileSize(segs[0].path);
   EXPECT_EQ(*(*w)->ApplyRetention(), size0);
   EXPECT_FALSE(fs_.FileExists(segs[0].path));
   EXPECT_TRUE(fs_.FileExists(segs[1].path));
-  // ACKED exactly at the end of segment 2 (inclusive): it goes too.
-  ASSERT_TRUE(AckedFile::Write(&fs_, dir_, {(*w)->outbox_id(), end_of_second}).ok());
+  // ACKED past it: segment 2 goes too.
+  ASSERT_TRUE(AckedFile::Write(&fs_, dir_, {(*w)->outbox_id(), end_of_second + 1, ""}).ok());
   EXPECT_GT(*(*w)->ApplyRetention(), 0u);
   EXPECT_FALSE(fs_.FileExists(segs[1].path));
   EXPECT_TRUE(fs_.FileExists(segs[2].path));
@@ -258,11 +260,32 @@ TEST_F(OutboxWriterTest, RetentionDeletesOnlySealedSegmentsAtOrBelowAcked) {
   auto r = OutboxReader::Open(&fs_, dir_, 1);
   EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
   // Everything acked: the active segment stays.
-  ASSERT_TRUE(AckedFile::Write(&fs_, dir_, {(*w)->outbox_id(), 200}).ok());
+  ASSERT_TRUE(AckedFile::Write(&fs_, dir_, {(*w)->outbox_id(), 200, ""}).ok());
   ASSERT_TRUE((*w)->ApplyRetention().ok());
   EXPECT_EQ(SegmentCount(), 1u);
   AppendAndCommit(w->get(), 1, 300);
   ExpectRecords(201, 201, 300);
+}
+
+TEST_F(OutboxWriterTest, RetentionRefusesAnAckedRecordThisOutboxHoldsDifferently) {
+  options_.segment_bytes = 4000;
+  auto w = OpenWriter();
+  ASSERT_TRUE(w.ok());
+  for (int i = 0; i < 5; ++i) AppendAndCommit(w->get(), 20, 300);
+  // The record at offset 50 as PostgreSQL acknowledged it: its fingerprint.
+  auto reader = OutboxReader::Open(&fs_, dir_, 50);
+  ASSERT_TRUE(reader.ok());
+  Record rec;
+  ASSERT_TRUE(*(*reader)->Next(&rec));
+  const std::string held = FingerprintHex((*reader)->fingerprint());
+  ASSERT_TRUE(AckedFile::Write(&fs_, dir_, {(*w)->outbox_id(), 50, held}).ok());
+  EXPECT_TRUE((*w)->ApplyRetention().ok());
+  // Another record was acknowledged at 50 (this outbox is an older copy that went on).
+  ASSERT_TRUE(AckedFile::Write(&fs_, dir_, {(*w)->outbox_id(), 50, "0123456789abcdef"}).ok());
+  auto refused = (*w)->ApplyRetention();
+  EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("another record"), std::string::npos)
+      << refused.status().ToString();
 }
 
 TEST_F(OutboxWriterTest, RetentionRefusesAForeignOutboxId) {
@@ -271,7 +294,7 @@ TEST_F(OutboxWriterTest, RetentionRefusesAForeignOutboxId) {
   ASSERT_TRUE(w.ok());
   for (int i = 0; i < 5; ++i) AppendAndCommit(w->get(), 20, 300);
   const size_t before = SegmentCount();
-  ASSERT_TRUE(AckedFile::Write(&fs_, dir_, {"other-outbox", 1000}).ok());
+  ASSERT_TRUE(AckedFile::Write(&fs_, dir_, {"other-outbox", 1000, ""}).ok());
   auto freed = (*w)->ApplyRetention();
   EXPECT_EQ(freed.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(SegmentCount(), before);
@@ -283,7 +306,7 @@ TEST_F(OutboxWriterTest, RetentionRefusesAnAckBeyondTheDurableOffset) {
   ASSERT_TRUE(w.ok());
   for (int i = 0; i < 5; ++i) AppendAndCommit(w->get(), 20, 300);
   const size_t before = SegmentCount();
-  ASSERT_TRUE(AckedFile::Write(&fs_, dir_, {(*w)->outbox_id(), 101}).ok());
+  ASSERT_TRUE(AckedFile::Write(&fs_, dir_, {(*w)->outbox_id(), 101, ""}).ok());
   EXPECT_EQ((*w)->ApplyRetention().status().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(SegmentCount(), before);
 }

@@ -16,6 +16,7 @@ struct Batch {
   std::string outbox_id;                // the outbox the records come from
   std::vector<outbox::Record> records;  // offsets contiguous, ascending
   size_t bytes = 0;                     // approximate decoded size of the records
+  std::string last_fingerprint;         // RecordFingerprint (hex) of the last record: acked with it
 
   bool empty() const { return records.empty(); }
   uint64_t first_offset() const { return records.empty() ? 0 : records.front().offset; }

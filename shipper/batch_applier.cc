@@ -4,15 +4,17 @@
 #include <unordered_map>
 
 #include "outbox/record_codec.h"
+#include "shipper/copy_encoder.h"
 #include "shipper/pg_error.h"
 #include "shipper/record_key.h"
+#include "shipper/shipper_session_mark.h"
 #include "shipper/table_applier.h"
 
 namespace owsync::shipper {
 
 namespace {
 
-// A byte string that identifies a key exactly (type and value), for dedupe within a batch.
+// A byte string that identifies a key exactly (type and value) as SQLite tells keys apart.
 void AppendKeyBytes(const std::vector<outbox::Value>& key, std::string* out) {
   for (const auto& v : key) {
     out->push_back(static_cast<char>(v.type));
@@ -36,6 +38,28 @@ void AppendKeyBytes(const std::vector<outbox::Value>& key, std::string* out) {
   }
 }
 
+// The key as PostgreSQL will see it: the COPY fields of the key columns in their target types
+// (text 'a' and blob x'61' are one bytea key there). A value that does not fit its column
+// keeps SQLite's identity: the row becomes a dead letter anyway.
+std::string PgKeyBytes(const TableMapping& m, const std::vector<outbox::Value>& key) {
+  std::string out;
+  for (size_t i = 0; i < key.size(); ++i) {
+    const int t = i < m.key_target.size() ? m.key_target[i] : -1;
+    std::string field;
+    if (t < 0 ||
+        !CopyEncoder::AppendField(key[i], m.target[static_cast<size_t>(t)].type, &field).ok()) {
+      out.push_back('\x01');
+      AppendKeyBytes({key[i]}, &out);
+      continue;
+    }
+    out.push_back('\x02');
+    const uint64_t n = field.size();
+    out.append(reinterpret_cast<const char*>(&n), sizeof(n));
+    out.append(field);
+  }
+  return out;
+}
+
 std::string Hex(std::string_view bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string out;
@@ -47,12 +71,6 @@ std::string Hex(std::string_view bytes) {
   return out;
 }
 
-// Rows of one table waiting to be applied: the newest record per key.
-struct PendingTable {
-  std::vector<const outbox::Record*> rows;
-  std::unordered_map<std::string, size_t> index;  // key bytes -> position in rows
-};
-
 }  // namespace
 
 Deadline BatchApplier::StatementDeadline() const {
@@ -63,7 +81,8 @@ Result<TenantOffset> BatchApplier::ReadOffset(PgConnection* conn, const std::str
                                               Deadline deadline) {
   OWSYNC_ASSIGN_OR_RETURN(
       PgResult res, conn->ExecParams("SELECT acked_offset, COALESCE(outbox_id, ''), acked_epoch, "
-                                     "schema_version, COALESCE(deployment_id::text, '') FROM "
+                                     "schema_version, COALESCE(deployment_id::text, ''), "
+                                     "COALESCE(acked_fingerprint, '') FROM "
                                      "sync_metadata.tenant_offsets WHERE client_name = $1",
                                      {client}, deadline));
   if (res.rows() == 0) {
@@ -77,6 +96,7 @@ Result<TenantOffset> BatchApplier::ReadOffset(PgConnection* conn, const std::str
   o.acked_epoch = std::stoll(std::string(res.GetValue(0, 2)));
   o.schema_version = std::stoll(std::string(res.GetValue(0, 3)));
   o.deployment_id = res.GetValue(0, 4);
+  o.acked_fingerprint = res.GetValue(0, 5);
   return o;
 }
 
@@ -89,7 +109,7 @@ Result<TenantOffset> BatchApplier::Claim(PgConnection* conn, int64_t epoch) {
           "o.client_name = $1 AND o.acked_epoch <= $2::bigint AND EXISTS (SELECT 1 FROM "
           "sync_metadata.leader_election l WHERE l.cluster_name = $3 AND l.epoch = $2::bigint) "
           "RETURNING acked_offset, COALESCE(outbox_id, ''), schema_version, "
-          "COALESCE(deployment_id::text, '')",
+          "COALESCE(deployment_id::text, ''), COALESCE(acked_fingerprint, '')",
           {ctx_.client, e, cluster_}, StatementDeadline()));
   if (res.rows() == 0) {
     OWSYNC_ASSIGN_OR_RETURN(TenantOffset now, ReadOffset(conn, ctx_.client, StatementDeadline()));
@@ -105,6 +125,7 @@ Result<TenantOffset> BatchApplier::Claim(PgConnection* conn, int64_t epoch) {
   o.acked_epoch = epoch;
   o.schema_version = std::stoll(std::string(res.GetValue(0, 2)));
   o.deployment_id = res.GetValue(0, 3);
+  o.acked_fingerprint = res.GetValue(0, 4);
   return o;
 }
 
@@ -117,7 +138,9 @@ Result<BatchOutcome> BatchApplier::Apply(PgConnection* conn, const Batch& batch,
     lz4_ = res.GetValue(0, 0) == "1";
   }
   ctx_.outbox_id = batch.outbox_id;
-  std::string begin = "BEGIN; SET LOCAL owsync.applying = 'on'; SET LOCAL lock_timeout = '5s'";
+  // The mark tells a new leader's claim that this transaction is a shipper's of this tenant.
+  std::string begin = "BEGIN; " + ShipperSessionMark::TakeSql(ctx_.client) +
+                      "; SET LOCAL owsync.applying = 'on'; SET LOCAL lock_timeout = '5s'";
   // Staging tables compress like the targets, so TOASTed values move over as they are.
   if (*lz4_) begin += "; SET LOCAL default_toast_compression = lz4";
   OWSYNC_RETURN_IF_ERROR(conn->Exec(begin, StatementDeadline()).status());
@@ -215,15 +238,7 @@ Result<BatchOutcome> BatchApplier::ApplyInTransaction(PgConnection* conn, const 
                                     std::to_string(r.offset) + " holds a row of table '" + r.table +
                                     "' before any schema record describing it");
         }
-        PendingTable& p = pending[r.table];
-        std::string key;
-        AppendKeyBytes(r.key, &key);
-        auto [it, inserted] = p.index.emplace(std::move(key), p.rows.size());
-        if (inserted) {
-          p.rows.push_back(&r);
-        } else {
-          p.rows[it->second] = &r;  // newer version of the same key
-        }
+        if (AddPending(*m, r, &pending[r.table], &dead)) outcome.stats.dead_letters++;
         break;
       }
       case outbox::RecordType::kSnapshotBegin: {
@@ -243,6 +258,10 @@ Result<BatchOutcome> BatchApplier::ApplyInTransaction(PgConnection* conn, const 
         const TableMapping* m = catalog_.Find(r.table);
         if (m == nullptr) return catalog_.ApplySchema(r);
         OWSYNC_RETURN_IF_ERROR(flush(r.table));
+        // The snapshot's rows refused so far are dead letters before its end looks for rows
+        // it did not carry: a dead-lettered row is alive in SQLite, never tombstoned.
+        OWSYNC_RETURN_IF_ERROR(WriteDeadLetters(conn, dead));
+        dead.clear();
         auto known = empty_at_begin.find(r.table);
         if (known == empty_at_begin.end() || known->second != r.snapshot_begin_offset) {
           TableApplier applier(conn, &ctx_, m, &name_seq);
@@ -259,13 +278,38 @@ Result<BatchOutcome> BatchApplier::ApplyInTransaction(PgConnection* conn, const 
   OWSYNC_RETURN_IF_ERROR(WriteDeadLetters(conn, dead));
   OWSYNC_RETURN_IF_ERROR(
       conn->ExecParams("UPDATE sync_metadata.tenant_offsets SET acked_offset = $2::bigint, "
-                       "outbox_id = $3, updated_at = now() WHERE client_name = $1",
-                       {ctx_.client, std::to_string(batch.last_offset()), batch.outbox_id},
+                       "outbox_id = $3, acked_fingerprint = NULLIF($4, ''), updated_at = now() "
+                       "WHERE client_name = $1",
+                       {ctx_.client, std::to_string(batch.last_offset()), batch.outbox_id,
+                        batch.last_fingerprint},
                        StatementDeadline())
           .status());
   outcome.acked_offset = batch.last_offset();
   pending_empty_at_begin_ = std::move(empty_at_begin);
   return outcome;
+}
+
+bool BatchApplier::AddPending(const TableMapping& m, const outbox::Record& r, PendingTable* p,
+                              std::vector<DeadLetter>* dead) const {
+  auto [it, inserted] = p->index.emplace(PgKeyBytes(m, r.key), p->rows.size());
+  if (inserted) {
+    p->rows.push_back(&r);
+    return false;
+  }
+  const outbox::Record* older = p->rows[it->second];
+  p->rows[it->second] = &r;  // the newer version of the same PostgreSQL key wins
+  if (older->type == outbox::RecordType::kUpsert && older->key != r.key) {
+    // Two SQLite keys (text 'a', blob x'61') that PostgreSQL cannot tell apart: the older
+    // row cannot be held beside the newer one.
+    dead->push_back({older,
+                     "its key " + RecordKeyJson(older->key) +
+                         " is the same key in PostgreSQL as the key " + RecordKeyJson(r.key) +
+                         " of the newer row at outbox offset " + std::to_string(r.offset) +
+                         " (SQLite tells them apart by type, PostgreSQL cannot)",
+                     ""});
+    return true;
+  }
+  return false;
 }
 
 Status BatchApplier::WriteDeadLetters(PgConnection* conn, const std::vector<DeadLetter>& dead) {

@@ -10,6 +10,8 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "shipper/apply_context.h"
 #include "shipper/batch.h"
@@ -26,6 +28,7 @@ struct TenantOffset {
   int64_t acked_epoch = 0;
   int64_t schema_version = 0;
   std::string deployment_id;
+  std::string acked_fingerprint;  // of the record at acked_offset ("" = not known)
 };
 
 struct BatchOutcome {
@@ -56,6 +59,15 @@ class BatchApplier {
  private:
   Result<BatchOutcome> ApplyInTransaction(PgConnection* conn, const Batch& batch, int64_t epoch);
   Result<TenantOffset> Claim(PgConnection* conn, int64_t epoch);
+  // Rows of one table waiting to be applied: the newest record per PostgreSQL key.
+  struct PendingTable {
+    std::vector<const outbox::Record*> rows;
+    std::unordered_map<std::string, size_t> index;  // PostgreSQL key bytes -> position in rows
+  };
+  // Adds `r` to `p`, replacing an older record with the same PostgreSQL key (an older upsert
+  // of another SQLite key becomes a dead letter: PostgreSQL cannot hold both; true then).
+  bool AddPending(const TableMapping& m, const outbox::Record& r, PendingTable* p,
+                  std::vector<DeadLetter>* dead) const;
   [[nodiscard]] Status WriteDeadLetters(PgConnection* conn, const std::vector<DeadLetter>& dead);
   Deadline StatementDeadline() const;
 

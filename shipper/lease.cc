@@ -8,6 +8,8 @@
 #include <random>
 #include <utility>
 
+#include "shipper/pg_error.h"
+
 namespace owsync::shipper {
 namespace {
 
@@ -97,6 +99,28 @@ constexpr int64_t kPollMicros = 100'000;  // longest real sleep between clock ch
 int64_t ToInt(std::string_view s) { return std::strtoll(std::string(s).c_str(), nullptr, 10); }
 
 }  // namespace
+
+std::string LeaseErrorHint(const Status& s, const std::string& cluster) {
+  const std::string state = SqlStateOf(s);
+  if (state == sqlstate::kInsufficientPrivilege) {
+    return "this host's role may not hold the lease of cluster '" + cluster +
+           "': CLUSTER_NAME must be the cluster the host was registered in (`owsync db add-host "
+           "HOST --cluster " +
+           cluster + "` registers it there); `owsync db check` shows what the role may do";
+  }
+  if (state == sqlstate::kUndefinedTable || state == "3F000" || state == "42883") {
+    return "sync_metadata is missing or older than this owsync: run `owsync db init` as the "
+           "administrator";
+  }
+  if (s.code() == StatusCode::kPermissionDenied) {
+    return "PostgreSQL refused the login: check DATABASE_URL or DATABASE_URL_FILE (the host "
+           "role's password is the one `owsync db add-host --password-file` wrote)";
+  }
+  if (s.code() == StatusCode::kNotFound) {
+    return "the role or the database DATABASE_URL names does not exist";
+  }
+  return "the error does not go away by retrying";
+}
 
 Lease::Lease(Clock* clock, Logger* logger, std::string url, LeaseOptions options)
     : clock_(clock), logger_(logger), url_(std::move(url)), options_(std::move(options)) {
@@ -206,13 +230,24 @@ Result<bool> Lease::RunStatement(int lock_pid, bool was_held, Deadline deadline)
   auto fail = [&](const Status& s) -> Status {
     reachable_.store(false);
     if (conn_.has_value() && conn_->is_broken()) conn_.reset();
+    // The kind of error, not its text (which may carry a failing row or a time): said once.
+    const std::string kind = std::string(StatusCodeName(s.code())) + " " + SqlStateOf(s);
     bool repeated;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      repeated = last_error_ == s.ToString();
+      repeated = last_error_kind_ == kind;
+      last_error_kind_ = kind;
       last_error_ = s.ToString();
+      permanent_error_ = s.retryable() ? Status::OK() : s;
     }
-    if (!was_held && !repeated) {  // a follower says it once, not every retry
+    if (!was_held && !repeated && !s.retryable()) {
+      logger_->Error("lease {}: cannot campaign: {}. {}. No retry can fix this: {}",
+                     options_.cluster, s.ToString(), LeaseErrorHint(s, options_.cluster),
+                     options_.give_up_on_permanent_error
+                         ? "giving up"
+                         : "still retrying every " + std::to_string(options_.retry_micros / 1000) +
+                               " ms (said once)");
+    } else if (!was_held && !repeated) {  // a follower says it once, not every retry
       logger_->Warn("lease {}: attempt failed (retrying every {} ms): {}", options_.cluster,
                     options_.retry_micros / 1000, s.ToString());
     }
@@ -237,6 +272,8 @@ Result<bool> Lease::RunStatement(int lock_pid, bool was_held, Deadline deadline)
   {
     std::lock_guard<std::mutex> lock(mu_);
     last_error_.clear();
+    last_error_kind_.clear();
+    permanent_error_ = Status::OK();
   }
   LeaseObservation seen;
   if (res->rows() == 0) {  // no row, and our insert lost a race: someone else just took it
@@ -435,6 +472,10 @@ Status Lease::AcquireAndKeep(Deadline deadline) {
   while (true) {
     if (stopping_.load()) return Status::Aborted("lease " + options_.cluster + ": stopped");
     if (IsHeld()) return Status::OK();
+    if (options_.give_up_on_permanent_error && !permanent_error_.ok()) {
+      return permanent_error_.WithContext("lease " + options_.cluster + " not acquired (" +
+                                          LeaseErrorHint(permanent_error_, options_.cluster) + ")");
+    }
     const int64_t left = deadline.RemainingMicros(clock_);
     if (left <= 0) break;
     cv_.wait_for(lock, std::chrono::microseconds(std::min(left, kPollMicros)));

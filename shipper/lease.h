@@ -57,6 +57,10 @@ struct LeaseOptions {
   int64_t call_timeout_micros = 3'000'000;
   // Session-mode URL for the advisory lock of the fast path; "" = fast path off.
   std::string lock_url;
+  // AcquireAndKeep returns an error no retry can fix (login refused, a cluster the role may
+  // not lead, sync_metadata missing) at once instead of waiting: batch jobs (ship --once,
+  // replay) exit with it; a continuous node keeps trying (the error is logged once).
+  bool give_up_on_permanent_error = false;
   // Called on every change (from the thread that noticed it, holding the lease's connection
   // lock: it must not call back into the Lease): the new epoch, or 0 when lost or released.
   std::function<void(int64_t epoch, const std::string& reason)> on_change;
@@ -70,6 +74,9 @@ struct LeaseObservation {
   int64_t server_now_micros = 0;  // the server's now() when the statement ran
   int lock_pid = 0;               // the holder's lock backend (0 = none recorded)
 };
+
+// What an operator does about a lease error no retry fixes ("CLUSTER_NAME must be ...").
+std::string LeaseErrorHint(const Status& s, const std::string& cluster);
 
 class Lease {
  public:
@@ -151,7 +158,9 @@ class Lease {
   LeaseObservation observed_;
   bool holding_ = false;  // what we last logged
   std::string last_error_;
-  std::mutex thread_mu_;  // starting and joining the thread (Stop may come from any thread)
+  std::string last_error_kind_;  // code and SQLSTATE of last_error_ (repeats are not logged)
+  Status permanent_error_;       // the last attempt's error when no retry can fix it
+  std::mutex thread_mu_;         // starting and joining the thread (Stop may come from any thread)
   std::thread thread_;
 };
 

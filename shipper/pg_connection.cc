@@ -140,10 +140,14 @@ Result<PgConnection> PgConnection::Connect(Clock* clock, const std::string& url,
   const std::string interval = std::to_string(options.keepalives_interval_seconds);
   const std::string count = std::to_string(options.keepalives_count);
   const std::string user_timeout = std::to_string(options.tcp_user_timeout_millis);
-  // Entries before the expanded "dbname" (the URL) are defaults the URL may override.
-  const char* keywords[] = {"connect_timeout",           "keepalives",       "keepalives_idle",
-                            "keepalives_interval",       "keepalives_count", "tcp_user_timeout",
-                            "fallback_application_name", "dbname",           nullptr};
+  // Entries before the expanded "dbname" (the URL) are defaults the URL may override; the one
+  // after it is not: every value owsync sends and reads is UTF-8 (a server or role whose
+  // client_encoding is another would convert text or refuse it).
+  const char* keywords[] = {"connect_timeout",           "keepalives",
+                            "keepalives_idle",           "keepalives_interval",
+                            "keepalives_count",          "tcp_user_timeout",
+                            "fallback_application_name", "dbname",
+                            "client_encoding",           nullptr};
   const char* values[] = {connect_timeout.c_str(),
                           "1",
                           idle.c_str(),
@@ -152,6 +156,7 @@ Result<PgConnection> PgConnection::Connect(Clock* clock, const std::string& url,
                           user_timeout.c_str(),
                           options.application_name.c_str(),
                           url.c_str(),
+                          "UTF8",
                           nullptr};
   PGconn* raw = PQconnectStartParams(keywords, values, /*expand_dbname=*/1);
   if (raw == nullptr) return Status::Unavailable("PQconnectStartParams: out of memory");

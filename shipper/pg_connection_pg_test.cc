@@ -45,6 +45,24 @@ TEST_F(PgConnectionTest, ConnectsAndRunsQueries) {
   EXPECT_FALSE(conn.is_broken());
 }
 
+// Every connection talks UTF-8, whatever the URL or the database's settings say.
+TEST_F(PgConnectionTest, ClientEncodingIsAlwaysUtf8) {
+  auto db = env_->CreateDatabase("enc");
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  auto set =
+      Connect(db->admin_url)
+          .Exec("ALTER DATABASE " + db->name + " SET client_encoding = 'LATIN1'", In(5'000'000));
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  const char* sep = db->admin_url.find('?') == std::string::npos ? "?" : "&";
+  for (const std::string& url : {db->admin_url, db->admin_url + sep + "client_encoding=LATIN1"}) {
+    PgConnection conn = Connect(url);
+    EXPECT_EQ(conn.ParameterStatus("client_encoding"), "UTF8") << url;
+    auto res = conn.Exec("SELECT 'ü日本'::text", In(5'000'000));
+    ASSERT_TRUE(res.ok()) << res.status().ToString();
+    EXPECT_EQ(res->GetValue(0, 0), "ü日本");
+  }
+}
+
 TEST_F(PgConnectionTest, MultiStatementExecReturnsTheLastResult) {
   auto db = env_->CreateDatabase("pgconn_multi");
   ASSERT_TRUE(db.ok()) << db.status().ToString();

@@ -32,7 +32,11 @@ PgErrorClass ClassifySqlState(std::string_view s) {
     return {StatusCode::kAborted, true};
   }
   if (s == sqlstate::kLockNotAvailable) return {StatusCode::kBusy, true};
-  if (cls == "22" || cls == "23") return {StatusCode::kDataError, false};
+  // Errors one row's values can cause: isolated to that row (a dead letter), never a stop.
+  if (cls == "22" || cls == "23" || s == sqlstate::kCardinalityViolation ||
+      s == sqlstate::kProgramLimitExceeded) {
+    return {StatusCode::kDataError, false};
+  }
   if (s == sqlstate::kInsufficientPrivilege) return {StatusCode::kPermissionDenied, false};
   return {StatusCode::kInternal, false};
 }

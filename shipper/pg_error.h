@@ -5,7 +5,10 @@
 //   57014 query_canceled (deadline or statement_timeout) -> Unavailable, retryable
 //   40001 serialization_failure, 40P01 deadlock          -> Aborted, retryable
 //   55P03 lock_not_available (lock_timeout)              -> Busy, retryable
-//   class 22 (data exception), class 23 (constraint)     -> DataError
+//   class 22 (data exception), class 23 (constraint),
+//   21000 cardinality_violation (one key twice in an upsert),
+//   54000 program_limit_exceeded (an index row too large) -> DataError (one row's values:
+//                                                            isolated into a dead letter)
 //   42501 insufficient_privilege                          -> PermissionDenied
 //   anything else                                         -> Internal, not retryable
 #ifndef OWSYNC_SHIPPER_PG_ERROR_H_
@@ -29,6 +32,8 @@ inline constexpr std::string_view kQueryCanceled = "57014";
 inline constexpr std::string_view kAdminShutdown = "57P01";
 inline constexpr std::string_view kUniqueViolation = "23505";
 inline constexpr std::string_view kCheckViolation = "23514";
+inline constexpr std::string_view kCardinalityViolation = "21000";
+inline constexpr std::string_view kProgramLimitExceeded = "54000";
 }  // namespace sqlstate
 
 struct PgErrorClass {

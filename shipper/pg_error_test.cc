@@ -35,7 +35,9 @@ TEST(PgErrorTest, QueryCanceledAndResourceErrorsAreRetryable) {
 }
 
 TEST(PgErrorTest, DataAndConstraintErrorsAreDataErrors) {
-  for (const char* s : {"22P02", "22021", "22003", "23505", "23502", "23514"}) {
+  // Also what one row's values cause beyond classes 22 and 23: an index row too large
+  // (54000) and one key twice in an upsert (21000).
+  for (const char* s : {"22P02", "22021", "22003", "23505", "23502", "23514", "54000", "21000"}) {
     PgErrorClass c = ClassifySqlState(s);
     EXPECT_EQ(c.code, StatusCode::kDataError) << s;
     EXPECT_FALSE(c.retryable) << s;
@@ -49,7 +51,8 @@ TEST(PgErrorTest, InsufficientPrivilegeIsPermissionDenied) {
 }
 
 TEST(PgErrorTest, OthersAreInternalAndNotRetryable) {
-  for (const char* s : {"42P01", "42601", "XX000", "55000", "25P02", "", "4200", "42p01"}) {
+  for (const char* s :
+       {"42P01", "42601", "XX000", "55000", "25P02", "54001", "", "4200", "42p01"}) {
     PgErrorClass c = ClassifySqlState(s);
     EXPECT_EQ(c.code, StatusCode::kInternal) << s;
     EXPECT_FALSE(c.retryable) << s;

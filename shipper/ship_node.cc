@@ -4,6 +4,8 @@
 
 #include <thread>
 
+#include "shipper/lock_url_check.h"
+
 namespace owsync::shipper {
 namespace {
 
@@ -19,6 +21,7 @@ ShipNode::ShipNode(FileSystem* fs, Clock* clock, Logger* logger, ShipNodeOptions
       started_micros_(clock->NowMicros()) {
   LeaseOptions lo = options_.lease;
   lo.lock_url = options_.lock_url;
+  lo.give_up_on_permanent_error = options_.runner.once;
   auto user_hook = lo.on_change;
   lo.on_change = [this, user_hook](int64_t epoch, const std::string& reason) {
     OnLeaseChange(epoch, reason);
@@ -48,9 +51,37 @@ void ShipNode::OnLeaseChange(int64_t epoch, const std::string& reason) {
   cv_.notify_all();
 }
 
+// The fast path's lock must be taken in DATABASE_URL's own database (LockUrlCheck); a
+// configuration that cannot work is refused before campaigning. An unreachable server is
+// waited for (and said once).
+Status ShipNode::CheckLockUrl(Deadline deadline) {
+  if (options_.lock_url.empty()) return Status::OK();
+  std::string said;
+  while (!stop_.load()) {
+    Status s = LockUrlCheck::Run(clock_, options_.url, options_.lock_url,
+                                 Deadline::After(clock_, 10'000'000));
+    if (s.ok() || s.code() == StatusCode::kInvalidArgument) return s;
+    if (!s.retryable()) {
+      return s.WithContext("checking LOCK_DATABASE_URL (" +
+                           LeaseErrorHint(s, options_.lease.cluster) + ")");
+    }
+    if (said != s.ToString()) {
+      logger_->Warn(
+          "checking that LOCK_DATABASE_URL reaches DATABASE_URL's database: {}; "
+          "trying again",
+          s.ToString());
+      said = s.ToString();
+    }
+    if (deadline.RemainingMicros(clock_) <= 0) return s;
+    clock_->SleepForMicros(1'000'000);
+  }
+  return Status::OK();
+}
+
 Status ShipNode::Run() {
   const int64_t forever = INT64_MAX / 4;
   const int64_t wait = options_.lease_wait_micros > 0 ? options_.lease_wait_micros : forever;
+  OWSYNC_RETURN_IF_ERROR(CheckLockUrl(Deadline::After(clock_, wait)));
   Status result;
   while (!stop_.load()) {
     if (!lease_->IsHeld()) {

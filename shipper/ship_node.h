@@ -58,7 +58,10 @@ class ShipNode {
 
   // Follows and leads until RequestStop() (OK after the lease is released). With
   // options.runner.once: leads one term, ships what is durable, releases, returns the
-  // runner's result. Busy when lease_wait_micros passed without leading.
+  // runner's result. Busy when lease_wait_micros passed without leading. InvalidArgument
+  // before anything else when LOCK_DATABASE_URL does not reach DATABASE_URL's database; an
+  // error no retry can fix (PermissionDenied, a cluster this host is not registered in, ...)
+  // at once with options.runner.once, else it is logged once and campaigning goes on.
   [[nodiscard]] Status Run();
   // Planned stop, callable from any thread (a signal watcher): ends Run() as described above.
   void RequestStop();
@@ -74,6 +77,7 @@ class ShipNode {
 
  private:
   void OnLeaseChange(int64_t epoch, const std::string& reason);
+  [[nodiscard]] Status CheckLockUrl(Deadline deadline);
 
   FileSystem* fs_;
   Clock* clock_;

@@ -31,7 +31,18 @@ void ShipRunner::Start(const std::string& client, const std::string& dir, Slot* 
   slot->thread = std::thread([this, slot, shipper, client] {
     Status st = shipper->Run();
     if (!st.ok()) {
-      logger_->Error("tenant {}: stopped: {}", client, st.ToString());
+      std::string said;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        said = slot->logged_error;
+        slot->logged_error = st.ToString();
+      }
+      // The same error at every restart is said once, loudly; then at debug level.
+      if (said != st.ToString()) {
+        logger_->Error("tenant {}: stopped: {}", client, st.ToString());
+      } else {
+        logger_->Debug("tenant {}: stopped again: {}", client, st.ToString());
+      }
     } else if (options_.once) {
       logger_->Info("tenant {}: caught up at offset {}", client, shipper->progress().acked_offset);
     }
@@ -83,8 +94,11 @@ Status ShipRunner::Run() {
         if (slot->thread.joinable()) {
           slot->thread.join();
           slot->restart_at = now + options_.restart_micros;
-          logger_->Warn("tenant {}: restarting in {} s", client,
-                        options_.restart_micros / 1'000'000);
+          if (slot->starts == 1 || slot->result.ToString() != slot->logged_restart) {
+            logger_->Warn("tenant {}: restarting in {} s (and every {} s while it fails)", client,
+                          options_.restart_micros / 1'000'000, options_.restart_micros / 1'000'000);
+            slot->logged_restart = slot->result.ToString();
+          }
         } else if ((now >= slot->restart_at || slot->restart_now) && epochs_->CurrentEpoch() != 0) {
           slot->restart_now = false;
           std::string dir = options_.outbox_root + "/" + client;

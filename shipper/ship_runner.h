@@ -65,6 +65,8 @@ class ShipRunner {
     int64_t restart_at = 0;
     bool restart_now = false;  // ShipNow on a stopped tenant
     int64_t starts = 0;
+    std::string logged_error;    // the last error logged (a repeat is not logged again)
+    std::string logged_restart;  // the error of the last "restarting" line
   };
   void Start(const std::string& client, const std::string& dir, Slot* slot);
   void StopAll();

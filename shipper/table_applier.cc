@@ -9,6 +9,11 @@ namespace {
 
 constexpr size_t kCopyChunk = 1 << 20;
 
+// The longest key (sum of its values' bytes, 8 bytes of overhead counted per column) a row may
+// have: PostgreSQL's btree index entries hold at most 2704 bytes (8 KiB pages), and a key it
+// cannot index would fail the whole statement (54000). Refused before COPY, a dead letter.
+constexpr size_t kMaxKeyBytes = 2600;
+
 bool IsDataError(const Status& s) { return s.code() == StatusCode::kDataError; }
 
 }  // namespace
@@ -47,7 +52,9 @@ std::string TableApplier::KeyArray(const std::string& alias) const {
   std::string out = "json_build_array(";
   for (size_t i = 0; i < m_->key_target.size(); ++i) {
     if (i > 0) out += ", ";
-    out += alias + "." + m_->quoted_target[static_cast<size_t>(m_->key_target[i])];
+    const size_t t = static_cast<size_t>(m_->key_target[i]);
+    out += alias + "." + m_->quoted_target[t];
+    if (m_->target[t].type == PgType::kBoolean) out += "::int";  // as RecordKeyJson spells it
   }
   return out + ")::text";
 }
@@ -61,6 +68,7 @@ Status TableApplier::EncodeRow(const outbox::Record& r, std::string* line, std::
                               std::to_string(is_delete ? r.key.size() : r.row.size()) + " values)");
   }
   std::string extra;
+  size_t key_bytes = 0;
   for (size_t s = 0; s < n; ++s) {
     const outbox::Column& col = m_->source[s];
     const outbox::Value* v = nullptr;
@@ -74,6 +82,7 @@ Status TableApplier::EncodeRow(const outbox::Record& r, std::string* line, std::
       *reason = "NULL in key column \"" + col.name + "\"";
       return Status::OK();
     }
+    if (col.key_position > 0) key_bytes += v->bytes.size() + 8;
     int t = m_->source_to_target[s];
     if (t < 0) {
       if (v->is_null() && is_delete) continue;
@@ -93,6 +102,12 @@ Status TableApplier::EncodeRow(const outbox::Record& r, std::string* line, std::
       return Status::OK();
     }
     line->push_back('\t');
+  }
+  if (key_bytes > kMaxKeyBytes) {
+    *reason = "its key is " + std::to_string(key_bytes) +
+              " bytes, longer than PostgreSQL can index (a primary key holds at most " +
+              std::to_string(kMaxKeyBytes) + " bytes)";
+    return Status::OK();
   }
   *line += std::to_string(r.offset);
   line->push_back('\t');
@@ -209,10 +224,9 @@ Status TableApplier::StageAndUpsert(const Rows& rows, size_t begin, size_t end,
         conn_->ExecParams(
             "WITH c AS (INSERT INTO sync_metadata.conflict_log (deployment_id, client_name, "
             "table_name, record_id, conflict_type, source_data, target_data, "
-            "resolution_strategy, resolution_notes) SELECT NULLIF($1, '')::uuid, $2, $3, "
-            "left(" +
+            "resolution_strategy, resolution_notes) SELECT NULLIF($1, '')::uuid, $2, $3, " +
                 KeyArray("s") +
-                ", 255), CASE WHEN s._owsync_deleted_at IS NULL THEN 'update_conflict' ELSE "
+                ", CASE WHEN s._owsync_deleted_at IS NULL THEN 'update_conflict' ELSE "
                 "'delete_conflict' END, to_jsonb(s), to_jsonb(t), 'manual', 'changed in "
                 "PostgreSQL since the last sync: PostgreSQL row kept, review pending' FROM " +
                 stage + " s JOIN " + m_->qualified + " t ON " + KeyJoin("t", "s") +
@@ -317,9 +331,9 @@ Status TableApplier::ApplySnapshotEnd(const outbox::Record& end, ApplyStats* sta
       conn_->ExecParams(
           "WITH c AS (INSERT INTO sync_metadata.conflict_log (deployment_id, client_name, "
           "table_name, record_id, conflict_type, source_data, target_data, "
-          "resolution_strategy, resolution_notes) SELECT NULLIF($1, '')::uuid, $2, $3, left(" +
+          "resolution_strategy, resolution_notes) SELECT NULLIF($1, '')::uuid, $2, $3, " +
               KeyArray("t") +
-              ", 255), 'delete_conflict', NULL, to_jsonb(t), 'manual', 'deleted in SQLite (not "
+              ", 'delete_conflict', NULL, to_jsonb(t), 'manual', 'deleted in SQLite (not "
               "in snapshot) but changed in PostgreSQL: PostgreSQL row kept, review pending' "
               "FROM " +
               m_->qualified + " t WHERE t._owsync_offset < " + begin +
@@ -329,10 +343,15 @@ Status TableApplier::ApplySnapshotEnd(const outbox::Record& end, ApplyStats* sta
   stats->conflicts += std::stoll(std::string(conflicts.GetValue(0, 0)));
   OWSYNC_ASSIGN_OR_RETURN(
       PgResult res,
-      conn_->Exec("UPDATE " + m_->qualified + " SET _owsync_deleted_at = now(), _owsync_offset = " +
-                      std::to_string(end.offset) + " WHERE _owsync_offset < " + begin +
-                      " AND _owsync_deleted_at IS NULL AND NOT _owsync_dirty",
-                  StatementDeadline()));
+      conn_->ExecParams(
+          "UPDATE " + m_->qualified + " t SET _owsync_deleted_at = now(), _owsync_offset = " +
+              std::to_string(end.offset) + " WHERE t._owsync_offset < " + begin +
+              " AND t._owsync_deleted_at IS NULL AND NOT t._owsync_dirty AND NOT EXISTS (SELECT "
+              "1 FROM sync_metadata.dead_letters d WHERE d.client_name = $1 AND d.table_name = "
+              "$2 AND d.outbox_offset >= " +
+              begin + " AND md5(d.record_key) = md5(" + KeyArray("t") +
+              ") AND d.record_key = " + KeyArray("t") + ")",
+          {ctx_->client, m_->table}, StatementDeadline()));
   stats->tombstones += res.affected_rows();
   return Status::OK();
 }

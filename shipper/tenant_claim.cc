@@ -3,9 +3,11 @@
 #include <fmt/format.h>
 
 #include <atomic>
+#include <set>
 #include <thread>
 
 #include "shipper/pg_error.h"
+#include "shipper/shipper_session_mark.h"
 
 namespace owsync::shipper {
 namespace {
@@ -15,14 +17,17 @@ constexpr const char* kClaimSql =
     "o.client_name = $1 AND o.acked_epoch <= $2::bigint AND EXISTS (SELECT 1 FROM "
     "sync_metadata.leader_election l WHERE l.cluster_name = $3 AND l.epoch = $2::bigint) "
     "RETURNING acked_offset, COALESCE(outbox_id, ''), schema_version, "
-    "COALESCE(deployment_id::text, '')";
+    "COALESCE(deployment_id::text, ''), COALESCE(acked_fingerprint, '')";
 
-// The sessions blocking the claim: this tenant's shippers are ended, others only reported.
-constexpr const char* kBlockersSql =
-    "SELECT b, COALESCE(a.application_name, ''), COALESCE(a.state, ''), "
-    "CASE WHEN a.application_name = $2 THEN pg_terminate_backend(b) ELSE false END "
-    "FROM unnest(pg_blocking_pids($1::integer)) AS b "
-    "LEFT JOIN pg_stat_activity a ON a.pid = b";
+// The sessions blocking the claim: this tenant's shippers (ShipperSessionMark) are ended,
+// others only reported.
+std::string BlockersSql(const std::string& client) {
+  return "SELECT b, COALESCE(a.application_name, ''), COALESCE(a.state, ''), CASE WHEN " +
+         ShipperSessionMark::HeldBySql("b", client) +
+         " THEN pg_terminate_backend(b) ELSE false END "
+         "FROM unnest(pg_blocking_pids($1::integer)) AS b "
+         "LEFT JOIN pg_stat_activity a ON a.pid = b";
+}
 
 constexpr int64_t kPollMicros = 50'000;
 
@@ -35,7 +40,8 @@ Result<TenantOffset> TenantClaim::Attempt(PgConnection* conn, int64_t epoch,
     if (!conn->is_broken()) (void)conn->Exec("ROLLBACK", Deadline::After(clock_, 5'000'000));
     return s;
   };
-  OWSYNC_RETURN_IF_ERROR(conn->Exec(fmt::format("BEGIN; SET LOCAL lock_timeout = '{}ms'",
+  OWSYNC_RETURN_IF_ERROR(conn->Exec(fmt::format("BEGIN; {}; SET LOCAL lock_timeout = '{}ms'",
+                                                ShipperSessionMark::TakeSql(options_.client),
                                                 std::max<int64_t>(lock_wait_micros / 1000, 1)),
                                     deadline)
                              .status());
@@ -61,15 +67,15 @@ Result<TenantOffset> TenantClaim::Attempt(PgConnection* conn, int64_t epoch,
   o.acked_epoch = epoch;
   o.schema_version = std::stoll(std::string(res->GetValue(0, 2)));
   o.deployment_id = res->GetValue(0, 3);
+  o.acked_fingerprint = res->GetValue(0, 4);
   OWSYNC_RETURN_IF_ERROR(conn->Exec("COMMIT", deadline).status());
   return o;
 }
 
-Result<int> TenantClaim::EndBlockers(PgConnection* helper, int pid) {
-  OWSYNC_ASSIGN_OR_RETURN(
-      PgResult res,
-      helper->ExecParams(kBlockersSql, {std::to_string(pid), "owsync ship " + options_.client},
-                         Deadline::After(clock_, 5'000'000)));
+Result<int> TenantClaim::EndBlockers(PgConnection* helper, int pid, std::set<std::string>* told) {
+  OWSYNC_ASSIGN_OR_RETURN(PgResult res,
+                          helper->ExecParams(BlockersSql(options_.client), {std::to_string(pid)},
+                                             Deadline::After(clock_, 5'000'000)));
   int ended = 0;
   for (int i = 0; i < res.rows(); ++i) {
     if (res.GetValue(i, 3) == "t") {
@@ -78,7 +84,8 @@ Result<int> TenantClaim::EndBlockers(PgConnection* helper, int pid) {
           "tenant {}: ended session {} ({}, {}) of a deposed leader that still held the "
           "tenant's offset row after the lease had passed to us",
           options_.client, res.GetValue(i, 0), res.GetValue(i, 1), res.GetValue(i, 2));
-    } else {
+    } else if (told->insert(std::string(res.GetValue(i, 0))).second) {
+      // Said once per session (the claim looks every 50 ms).
       logger_->Warn("tenant {}: claim waits for session {} ({}, {}), which is not a shipper",
                     options_.client, res.GetValue(i, 0), res.GetValue(i, 1), res.GetValue(i, 2));
     }
@@ -108,11 +115,12 @@ Result<TenantOffset> TenantClaim::Claim(PgConnection* conn, int64_t epoch) {
     done.store(true);
   });
   Status helper_error;
+  std::set<std::string> told;  // sessions reported as waited for
   while (!done.load()) {
     clock_->SleepForMicros(kPollMicros);
     if (done.load() || pid.load() == 0 || !helper_error.ok()) continue;
     if (options_.still_leader && !options_.still_leader()) continue;
-    Result<int> ended = EndBlockers(&helper, pid.load());
+    Result<int> ended = EndBlockers(&helper, pid.load(), &told);
     if (!ended.ok()) helper_error = ended.status();
   }
   claimer.join();

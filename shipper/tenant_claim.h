@@ -9,14 +9,15 @@
 // the previous leader's lease has ended (expired, or its session vanished): the holder is a
 // deposed leader's batch that will never finish by itself (a frozen process mid-COPY: no
 // statement_timeout ends a COPY stalled on its client). The claim then ends the sessions in
-// pg_blocking_pids() of its own waiting statement that are this tenant's shippers
-// (application_name "owsync ship <client>"), while `still_leader` holds, and waits up to
-// `terminate_wait_micros` more. Other sessions (an operator's `provision --migrate`) are
-// waited for, never ended.
+// pg_blocking_pids() of its own waiting statement that are this tenant's shippers (they hold
+// its ShipperSessionMark, whatever their application_name), while `still_leader` holds, and
+// waits up to `terminate_wait_micros` more. Other sessions (an operator's `provision
+// --migrate`) are waited for, never ended, and said once each.
 #ifndef OWSYNC_SHIPPER_TENANT_CLAIM_H_
 #define OWSYNC_SHIPPER_TENANT_CLAIM_H_
 
 #include <functional>
+#include <set>
 #include <string>
 
 #include "shipper/batch_applier.h"
@@ -50,8 +51,9 @@ class TenantClaim {
   // receives the server pid of the claiming session (valid through a transaction pooler too).
   Result<TenantOffset> Attempt(PgConnection* conn, int64_t epoch, int64_t lock_wait_micros,
                                std::atomic<int>* backend_pid);
-  // Ends this tenant's shipper sessions blocking `pid`; how many were ended.
-  Result<int> EndBlockers(PgConnection* helper, int pid);
+  // Ends this tenant's shipper sessions blocking `pid`; how many were ended. Sessions waited
+  // for are logged once (their pids go into *told).
+  Result<int> EndBlockers(PgConnection* helper, int pid, std::set<std::string>* told);
 
   Clock* clock_;
   Logger* logger_;

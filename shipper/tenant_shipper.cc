@@ -6,8 +6,12 @@
 #include <random>
 #include <thread>
 
+#include "outbox/acked_check.h"
 #include "outbox/acked_file.h"
+#include "outbox/identity_file.h"
+#include "outbox/outbox_dir.h"
 #include "outbox/outbox_reader.h"
+#include "outbox/record_fingerprint.h"
 #include "shipper/batch.h"
 #include "shipper/batch_applier.h"
 #include "shipper/pg_connection.h"
@@ -29,6 +33,7 @@ struct Item {
   outbox::Record record;
   size_t bytes = 0;
   Status status;
+  uint64_t fingerprint = 0;  // RecordFingerprint of the record
 };
 
 }  // namespace
@@ -100,6 +105,41 @@ Status TenantShipper::Run() {
   return Status::OK();
 }
 
+Status TenantShipper::CheckOutboxHoldsAcked(const TenantOffset& offset, const std::string& rebase) {
+  if (offset.outbox_id.empty() || offset.acked_offset == 0) return Status::OK();
+  OWSYNC_ASSIGN_OR_RETURN(
+      outbox::Identity identity,
+      outbox::IdentityFile::Read(fs_, outbox::OutboxDir(options_.outbox_dir).IdentityPath()));
+  if (identity.outbox_id != offset.outbox_id) return Status::OK();  // a rebase is asked for
+  OWSYNC_ASSIGN_OR_RETURN(outbox::AckedCheckResult held,
+                          outbox::AckedCheck::Run(fs_, options_.outbox_dir, offset.acked_offset,
+                                                  offset.acked_fingerprint));
+  if (held.verdict != outbox::AckedVerdict::kBeyondEnd &&
+      held.verdict != outbox::AckedVerdict::kDiffers) {
+    return Status::OK();
+  }
+  // Tell capture (ACKED): it starts a new generation above this offset by itself.
+  if (options_.write_acked_file) {
+    Status told = outbox::AckedFile::Write(
+        fs_, options_.outbox_dir,
+        outbox::Acked{offset.outbox_id, offset.acked_offset, offset.acked_fingerprint});
+    if (!told.ok()) {
+      logger_->Warn("tenant {}: writing ACKED: {}", options_.client, told.ToString());
+    }
+  }
+  return Status::FailedPrecondition(
+      "tenant '" + options_.client + "': PostgreSQL is ahead of the outbox: " +
+      outbox::AckedCheck::Describe(held, offset.acked_offset, offset.outbox_id,
+                                   offset.acked_fingerprint) +
+      ". The database and its outbox were restored from an older copy (a VM or volume "
+      "snapshot?); shipping on would skip or overwrite records, so nothing is shipped. "
+      "Recovery: capture starts a new outbox generation above offset " +
+      std::to_string(offset.acked_offset) +
+      " by itself (it reads ACKED, written now, within seconds or at its next start), then "
+      "accept it with " +
+      rebase + " (docs/divergence.md)");
+}
+
 Status TenantShipper::RunOnce(bool* retry) {
   *retry = true;
   const std::string& client = options_.client;
@@ -152,6 +192,13 @@ Status TenantShipper::RunOnce(bool* retry) {
   }
   const std::string rebase =
       "`owsync tenant rebase " + client + " --outbox " + options_.outbox_dir + "`";
+  {
+    Status held = CheckOutboxHoldsAcked(offset, rebase);
+    if (!held.ok()) {
+      *retry = held.retryable();
+      return held;
+    }
+  }
   outbox::OutboxReaderOptions reader_options;
   reader_options.ignore_watermark = options_.ignore_watermark;
   auto reader_or =
@@ -206,7 +253,7 @@ Status TenantShipper::RunOnce(bool* retry) {
     }
   }
   logger_->Info("tenant {}: shipping outbox {} from offset {} (epoch {})", client, outbox_id,
-                offset.acked_offset + 1, epochs_->CurrentEpoch());
+                offset.acked_offset + 1, claim_epoch);
 
   Pipeline pipe;
   std::thread reader_thread([&] {
@@ -223,6 +270,7 @@ Status TenantShipper::RunOnce(bool* retry) {
         poll = kMinPollMicros;
         last_offset = item.record.offset;
         item.bytes = RecordBytes(item.record);
+        item.fingerprint = reader->fingerprint();
         if (!pipe.Admit(item.bytes, options_.queue_bytes)) return;
         pipe.queue.enqueue(std::move(item));
         if (options_.once && last_offset >= target) {
@@ -263,14 +311,15 @@ Status TenantShipper::RunOnce(bool* retry) {
   } joiner{&pipe, &reader_thread};
 
   uint64_t acked = offset.acked_offset;
+  std::string acked_fingerprint = offset.acked_fingerprint;
   int64_t last_ack_file = 0;
   bool ack_file_behind = false;
   auto publish_ack = [&](bool force) -> Status {
     if (!options_.write_acked_file || !ack_file_behind) return Status::OK();
     int64_t now = clock_->MonotonicMicros();
     if (!force && now - last_ack_file < options_.ack_file_interval_micros) return Status::OK();
-    OWSYNC_RETURN_IF_ERROR(
-        outbox::AckedFile::Write(fs_, options_.outbox_dir, outbox::Acked{outbox_id, acked}));
+    OWSYNC_RETURN_IF_ERROR(outbox::AckedFile::Write(
+        fs_, options_.outbox_dir, outbox::Acked{outbox_id, acked, acked_fingerprint}));
     last_ack_file = now;
     ack_file_behind = false;
     return Status::OK();
@@ -298,6 +347,7 @@ Status TenantShipper::RunOnce(bool* retry) {
         return false;
       }
       batch.bytes += item.bytes;
+      batch.last_fingerprint = outbox::FingerprintHex(item.fingerprint);
       if (item.record.type == outbox::RecordType::kUpsert ||
           item.record.type == outbox::RecordType::kDelete) {
         rows++;
@@ -325,8 +375,15 @@ Status TenantShipper::RunOnce(bool* retry) {
       more = take(std::move(item));
     }
     if (!batch.empty()) {
-      const int64_t epoch = epochs_->CurrentEpoch();
-      if (epoch == 0) return Status::Aborted("tenant " + client + ": not the leader any more");
+      // Batches go with the epoch this tenant claimed with: a node that lost its lease and won
+      // it again (a new epoch) must claim again before it ships (ending this session).
+      const int64_t epoch = claim_epoch;
+      if (epochs_->CurrentEpoch() != claim_epoch) {
+        return Status::Aborted("tenant " + client + ": the node's epoch is " +
+                               std::to_string(epochs_->CurrentEpoch()) + ", not the epoch " +
+                               std::to_string(claim_epoch) +
+                               " the tenant was claimed with: claiming again");
+      }
       Result<BatchOutcome> outcome = applier.Apply(&conn, batch, epoch);
       while (!outcome.ok() && outcome.status().retryable() && !stop_.load()) {
         logger_->Warn("tenant {}: batch {}..{} failed ({}); retrying", client, batch.first_offset(),
@@ -355,6 +412,7 @@ Status TenantShipper::RunOnce(bool* retry) {
         return outcome.status();
       }
       acked = outcome->acked_offset;
+      if (!outcome->already_applied) acked_fingerprint = batch.last_fingerprint;
       ack_file_behind = true;
       size_t released = batch.records.size();
       pipe.Release(batch.bytes, released);

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <string>
 
+#include "shipper/batch_applier.h"
 #include "shipper/epoch_source.h"
 #include "util/clock.h"
 #include "util/file_system.h"
@@ -73,6 +74,9 @@ class TenantShipper {
  private:
   struct Pipeline;
   [[nodiscard]] Status RunOnce(bool* retry);
+  // FailedPrecondition naming the recovery when the outbox PostgreSQL acknowledged (same id)
+  // does not hold the acknowledged record (AckedCheck): restored from an older copy.
+  [[nodiscard]] Status CheckOutboxHoldsAcked(const TenantOffset& offset, const std::string& rebase);
 
   FileSystem* fs_;
   Clock* clock_;

@@ -110,7 +110,7 @@ CREATE TABLE IF NOT EXISTS sync_metadata.conflict_log (
     ON DELETE CASCADE,
   client_name varchar(100) NOT NULL,
   table_name varchar(100) NOT NULL,
-  record_id varchar(255),
+  record_id text,
   conflict_type varchar(50) NOT NULL
     CHECK (conflict_type IN ('update_conflict', 'delete_conflict', 'constraint_violation',
                              'type_mismatch', 'custom')),
@@ -126,6 +126,16 @@ CREATE TABLE IF NOT EXISTS sync_metadata.conflict_log (
   resolution_notes text,
   sync_job_id uuid
 );
+-- record_id holds the whole record key (shipper/record_key.h); keys are user-chosen in Open
+-- WebUI and may be longer than the operators' varchar(255), which would cut them.
+DO $$
+BEGIN
+  IF (SELECT data_type FROM information_schema.columns WHERE table_schema = 'sync_metadata'
+        AND table_name = 'conflict_log' AND column_name = 'record_id') <> 'text' THEN
+    DROP VIEW IF EXISTS sync_metadata.v_recent_conflicts;
+    ALTER TABLE sync_metadata.conflict_log ALTER COLUMN record_id TYPE text;
+  END IF;
+END $$;
 CREATE INDEX IF NOT EXISTS idx_conflict_log_client_detected
   ON sync_metadata.conflict_log (client_name, detected_at DESC);
 CREATE INDEX IF NOT EXISTS idx_conflict_log_unresolved
@@ -208,6 +218,11 @@ CREATE TABLE IF NOT EXISTS sync_metadata.tenant_offsets (
 -- tables, under this row's lock: the shipper re-reads its target columns when it changes.
 ALTER TABLE sync_metadata.tenant_offsets
   ADD COLUMN IF NOT EXISTS schema_version bigint NOT NULL DEFAULT 0;
+-- The fingerprint (xxh3-64, 16 hex digits) of the record at acked_offset: a shipper that
+-- resumes checks that the outbox still holds that very record there (an outbox restored from
+-- an older copy together with its database would otherwise be resumed past what it holds).
+-- NULL: not known (before the first batch, after a rebase).
+ALTER TABLE sync_metadata.tenant_offsets ADD COLUMN IF NOT EXISTS acked_fingerprint text;
 
 -- dead_letters (owsync) ---------------------------------------------------------------------
 -- A record PostgreSQL could not take: kept byte for byte (the outbox encoding) with the reason,
@@ -232,6 +247,10 @@ CREATE INDEX IF NOT EXISTS idx_dead_letters_client_created
   ON sync_metadata.dead_letters (client_name, created_at);
 CREATE INDEX IF NOT EXISTS idx_dead_letters_client_offset
   ON sync_metadata.dead_letters (client_name, outbox_offset);
+-- Finds a row's dead letters (a snapshot's end never tombstones a row whose image is one). The
+-- key itself may be longer than a btree entry holds: its md5 is indexed.
+CREATE INDEX IF NOT EXISTS idx_dead_letters_key
+  ON sync_metadata.dead_letters (client_name, table_name, md5(record_key));
 
 -- Triggers ----------------------------------------------------------------------------------
 CREATE OR REPLACE FUNCTION sync_metadata.set_updated_at() RETURNS trigger

@@ -43,8 +43,10 @@ GRANT USAGE ON SCHEMA sync_metadata TO sync_service;
 -- Start from nothing, then grant exactly what the runtime needs.
 REVOKE ALL ON ALL TABLES IN SCHEMA sync_metadata FROM PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA sync_metadata FROM sync_service;
+-- client_deployments: read and update (last sync, config) only; tenants are registered by the
+-- administrator (`owsync provision`).
+GRANT SELECT, UPDATE ON sync_metadata.client_deployments TO sync_service;
 GRANT SELECT, INSERT, UPDATE ON
-  sync_metadata.client_deployments,
   sync_metadata.leader_election,
   sync_metadata.conflict_log,
   sync_metadata.cache_events,

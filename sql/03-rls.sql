@@ -53,11 +53,19 @@ CREATE POLICY hosts_own_update ON sync_metadata.hosts FOR UPDATE
   USING (db_role = current_user)
   WITH CHECK (db_role = current_user);
 
--- client_deployments and cache_events: rows of its host.
+-- client_deployments: a host reads and updates the rows of its tenants. Registering a tenant is
+-- the administrator's (`owsync provision`): no INSERT policy, so a host cannot squat client
+-- names it does not serve (and the runtime has no INSERT privilege on it either).
 DROP POLICY IF EXISTS client_deployments_own ON sync_metadata.client_deployments;
-CREATE POLICY client_deployments_own ON sync_metadata.client_deployments FOR ALL
+DROP POLICY IF EXISTS client_deployments_own_select ON sync_metadata.client_deployments;
+CREATE POLICY client_deployments_own_select ON sync_metadata.client_deployments FOR SELECT
+  USING (host_id = sync_metadata.host_id_for_role(current_user));
+DROP POLICY IF EXISTS client_deployments_own_update ON sync_metadata.client_deployments;
+CREATE POLICY client_deployments_own_update ON sync_metadata.client_deployments FOR UPDATE
   USING (host_id = sync_metadata.host_id_for_role(current_user))
   WITH CHECK (host_id = sync_metadata.host_id_for_role(current_user));
+
+-- cache_events: rows of its host.
 
 DROP POLICY IF EXISTS cache_events_own ON sync_metadata.cache_events;
 CREATE POLICY cache_events_own ON sync_metadata.cache_events FOR ALL

@@ -73,7 +73,7 @@ TEST_P(CaptureCrashTest, KilledCaptureLosesNothing) {
   // Crashes are not restores: the outbox keeps its identity.
   EXPECT_FALSE(s.fs()->FileExists(s.outbox_dir() + "/retired")) << s.LogTail("capture.log");
 
-  auto first = s.Verify("copy.db", /*tolerate_victims=*/true);
+  auto first = s.Verify("copy.db", /*tolerate_victims=*/false);
   ASSERT_TRUE(first.ok()) << first.status().ToString() << s.KeepForInspection();
   std::printf("[ %s/%s ] after drain: %s; applied %s\n", c.schema, c.journal,
               first->Summary().c_str(), s.applier()->stats().ToString().c_str());

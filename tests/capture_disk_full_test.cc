@@ -97,7 +97,7 @@ TEST_P(CaptureDiskFaultTest, CaptureStopsDrainingSaysWhyAndLosesNothing) {
   ASSERT_TRUE(rest.ok());
   EXPECT_EQ(*rest, 0);
 
-  auto first = t.Verify(/*tolerate_victims=*/true);
+  auto first = t.Verify(/*tolerate_victims=*/false);
   ASSERT_TRUE(first.ok()) << first.status().ToString();
   EXPECT_TRUE(first->equal()) << first->Summary() << "\ndirectory " << t.dir();
   EXPECT_GT(first->rows_compared, 100);

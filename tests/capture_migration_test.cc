@@ -96,7 +96,7 @@ TEST_P(CaptureMigrationTest, UpgradeUnderLiveCaptureAndWritesLosesNothing) {
 
   Status once = s.CaptureOnce();
   ASSERT_TRUE(once.ok()) << once.ToString() << s.KeepForInspection();
-  auto first = s.Verify("copy.db", /*tolerate_victims=*/true);
+  auto first = s.Verify("copy.db", /*tolerate_victims=*/false);
   ASSERT_TRUE(first.ok()) << first.status().ToString() << s.KeepForInspection();
   std::printf("[ %s ] after drain: %s; applied %s\n", GetParam(), first->Summary().c_str(),
               s.applier()->stats().ToString().c_str());

@@ -89,7 +89,7 @@ TEST_P(CapturePowerLossTest, UnsyncedOutboxDataDroppedAtRandomPointsLosesNothing
   // A power loss is not a restore: one generation throughout.
   EXPECT_EQ(t.loop()->counters().generations_started, 0u);
 
-  auto first = t.Verify(/*tolerate_victims=*/true);
+  auto first = t.Verify(/*tolerate_victims=*/false);
   ASSERT_TRUE(first.ok()) << first.status().ToString() << "\ndirectory " << t.dir();
   std::printf("[ %s/%s ] %d power losses: %s; applied %s\n", c.schema, c.journal, losses,
               first->Summary().c_str(), t.applier()->stats().ToString().c_str());

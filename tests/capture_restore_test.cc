@@ -90,7 +90,7 @@ void ExpectNewGenerationEqualToTheDatabase(CaptureScenario& s, const std::string
     EXPECT_FALSE(kept->empty()) << "the old generation's segments were not kept";
   }
 
-  auto first = s.Verify("copy.db", /*tolerate_victims=*/true);
+  auto first = s.Verify("copy.db", /*tolerate_victims=*/false);
   ASSERT_TRUE(first.ok()) << first.status().ToString() << s.KeepForInspection();
   std::printf("after restore: %s; applied %s\n", first->Summary().c_str(),
               s.applier()->stats().ToString().c_str());

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Enforces DESIGN.md's dependency direction on #include lines:
-#   capture -> outbox <- shipper -> resolver, all on util; outbox never sees sqlite3 or libpq.
+#   capture -> outbox <- shipper -> resolver, all on util; outbox never sees sqlite3 or libpq;
+#   canonical (value forms both sides compute) serves capture and shipper, on outbox and util.
 set -u
 root=${1:-$(dirname "$0")/..}
 cd "$root" || exit 2
@@ -17,7 +18,7 @@ check() {  # folder, allowed owsync folders (regex), forbidden system headers (r
       continue
     fi
     case "$top" in
-      util|outbox|capture|shipper|resolver|cli|tests|bench)
+      util|outbox|canonical|capture|shipper|resolver|cli|tests|bench)
         if ! [[ "$top" =~ ^($allowed)$ ]]; then
           echo "layering: $file includes $inc, but $folder/ may only use: $allowed" >&2
           fail=1
@@ -31,8 +32,9 @@ check() {  # folder, allowed owsync folders (regex), forbidden system headers (r
 }
 check util     'util'                          'sqlite3\.h|libpq-fe\.h|zstd\.h'
 check outbox   'outbox|util'                   'sqlite3\.h|libpq-fe\.h'
+check canonical 'canonical|outbox|util'       'sqlite3\.h|libpq-fe\.h'
 check resolver 'resolver|util'                 'sqlite3\.h|libpq-fe\.h'
-check capture  'capture|outbox|util'           'libpq-fe\.h'
-check shipper  'shipper|outbox|resolver|util'  'sqlite3\.h'
-[ $fail -eq 0 ] && echo "layering: all includes follow capture -> outbox <- shipper -> resolver, all on util"
+check capture  'capture|canonical|outbox|util' 'libpq-fe\.h'
+check shipper  'shipper|canonical|outbox|resolver|util'  'sqlite3\.h'
+[ $fail -eq 0 ] && echo "layering: all includes follow capture -> outbox <- shipper -> resolver (canonical beside outbox), all on util"
 exit $fail

@@ -406,6 +406,18 @@ TEST_F(SecurityTest, HostCannotUpdateOrCreateRowsOfAnotherHost) {
   EXPECT_EQ(SnapshotOfB(), before);
 }
 
+// Registering a tenant is the administrator's: a host cannot squat a client name, not even
+// one no host serves yet, and not for itself.
+TEST_F(SecurityTest, HostCannotRegisterTenants) {
+  PgConnection a = ConnectAs(*a_);
+  auto res = a.ExecParams(
+      "INSERT INTO sync_metadata.client_deployments (host_id, client_name, container_name) "
+      "VALUES (sync_metadata.host_id_for_role(current_user), 'unused-name', 'unused-name')",
+      {}, In());
+  ASSERT_FALSE(res.ok()) << "a host registered a tenant";
+  EXPECT_EQ(SqlStateOf(res.status()), "42501") << res.status().ToString();
+}
+
 TEST_F(SecurityTest, HostReadsAndUpdatesItsOwnRows) {
   PgConnection a = ConnectAs(*a_);
   struct Write {

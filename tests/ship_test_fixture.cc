@@ -53,6 +53,11 @@ void ShipTestFixture::InitFromFixture(const std::string& name) {
 
 CliRun ShipTestFixture::Owsync(const std::vector<std::string>& args,
                                const std::map<std::string, std::string>& env) {
+  return OwsyncWithin(args, 0, env);
+}
+
+CliRun ShipTestFixture::OwsyncWithin(const std::vector<std::string>& args, int64_t timeout_micros,
+                                     const std::map<std::string, std::string>& env) {
   // The real binary in a child process: its own signals, threads and exit.
   cli::ChildProcessOptions o;
   o.argv = {OWSYNC_BINARY_PATH};
@@ -64,9 +69,21 @@ CliRun ShipTestFixture::Owsync(const std::vector<std::string>& args,
   auto child = cli::ChildProcess::Start(o);
   EXPECT_TRUE(child.ok()) << child.status().ToString();
   if (!child.ok()) return run;
-  auto status = child->Wait();
-  EXPECT_TRUE(status.ok()) << status.status().ToString();
-  if (status.ok()) run.exit_code = cli::ExitCodeOf(*status);
+  if (timeout_micros > 0) {
+    auto status = child->WaitFor(env_->clock(), timeout_micros);
+    EXPECT_TRUE(status.ok()) << status.status().ToString();
+    if (status.ok()) run.exit_code = status->has_value() ? cli::ExitCodeOf(**status) : -2;
+    if (status.ok() && !status->has_value()) {
+      ADD_FAILURE() << "owsync " << args.front() << " still ran after " << timeout_micros / 1000000
+                    << " s: killed";
+      (void)child->Signal(SIGKILL);
+      (void)child->Wait();
+    }
+  } else {
+    auto status = child->Wait();
+    EXPECT_TRUE(status.ok()) << status.status().ToString();
+    if (status.ok()) run.exit_code = cli::ExitCodeOf(*status);
+  }
   std::ifstream in(out_path, std::ios::binary);
   std::stringstream text;
   text << in.rdbuf();

@@ -48,6 +48,10 @@ class ShipTestFixture : public ::testing::Test {
   // ADMIN_DATABASE_URL, HOST_NAME, CLUSTER_NAME, a short lease) plus `env`.
   CliRun Owsync(const std::vector<std::string>& args,
                 const std::map<std::string, std::string>& env = {});
+  // The same, but a command still running after `timeout_micros` is killed (SIGKILL) and its
+  // exit_code is -2: for commands that must end by themselves (a tenant that cannot go on).
+  CliRun OwsyncWithin(const std::vector<std::string>& args, int64_t timeout_micros,
+                      const std::map<std::string, std::string>& env = {});
   // The environment Owsync() runs the binary with, plus `env` (NAME=VALUE entries).
   std::vector<std::string> OwsyncEnvironment(const std::map<std::string, std::string>& env = {});
   // `owsync <args>` started in the background with that environment (long-running commands:

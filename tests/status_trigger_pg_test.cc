@@ -4,7 +4,9 @@
 // --wait through the follower (409, then the leader), and its explanations when refused.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "shipper/node_test_fixture.h"
 #include "tests/cli_runner.h"
@@ -133,6 +135,31 @@ TEST_F(StatusTriggerTest, TriggerWaitThroughTheFollowerShipsAnHourlyTenantNow) {
                        "sync_metadata.sync_jobs WHERE client_name = $1",
                        {client_}),
             "success manual api");
+}
+
+// The leader's address comes from PostgreSQL: the bearer token only goes there when it is this
+// machine or a peer the operator listed (API_PEERS).
+TEST_F(StatusTriggerTest, TriggerSendsTheTokenOnlyToLoopbackOrConfiguredPeers) {
+  httplib::Server follower;
+  std::atomic<int> asked{0};
+  follower.Post(R"(/api/v1/sync/trigger/(.+))", [&](const httplib::Request&, httplib::Response& r) {
+    ++asked;
+    r.status = 409;
+    r.set_content(R"({"error":"not the leader","leader_address":"http://203.0.113.7:9443"})",
+                  "application/json");
+  });
+  const int port = follower.bind_to_any_port("127.0.0.1");
+  ASSERT_GT(port, 0);
+  std::thread serve([&] { follower.listen_after_bind(); });
+  CliRun run = Owsync({"trigger", client_, "--api", "http://127.0.0.1:" + std::to_string(port)});
+  follower.stop();
+  serve.join();
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_EQ(asked.load(), 1);
+  EXPECT_NE(run.err.find("203.0.113.7:9443, which is neither this machine nor listed in "
+                         "API_PEERS: the bearer token is not sent there"),
+            std::string::npos)
+      << run.out << run.err;
 }
 
 TEST_F(StatusTriggerTest, TriggerExplainsRefusals) {

@@ -226,7 +226,8 @@ TEST_F(VerifierTest, ChangedMissingAndExtraRowsAreDifferencesTombstonesAreIgnore
   VerifyReport r = Verify();
   const VerifyTable* t = Find(r, "chat");
   ASSERT_NE(t, nullptr);
-  // a differs; b and c (tombstoned) are missing; x is extra; y is a tombstone: ignored.
+  // a differs; b is missing, c is tombstoned (alive in SQLite); x is extra; y is a tombstone
+  // of a row SQLite does not have either: ignored.
   EXPECT_EQ(t->differences, 4) << Describe(r);
   EXPECT_EQ(t->equal, 2) << Describe(r);
   EXPECT_EQ(r.ExitCode(false), 1);
@@ -236,7 +237,7 @@ TEST_F(VerifierTest, ChangedMissingAndExtraRowsAreDifferencesTombstonesAreIgnore
   EXPECT_EQ(by_key["[\"a\"]"].kind, "different");
   EXPECT_EQ(by_key["[\"a\"]"].detail, "title: sqlite 'hello', postgres 'HELLO'");
   EXPECT_EQ(by_key["[\"b\"]"].kind, "missing");
-  EXPECT_EQ(by_key["[\"c\"]"].kind, "missing");
+  EXPECT_EQ(by_key["[\"c\"]"].kind, "tombstoned");
   EXPECT_EQ(by_key["[\"x\"]"].kind, "extra");
   EXPECT_EQ(by_key.count("[\"y\"]"), 0u);
 }
