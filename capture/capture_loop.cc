@@ -44,6 +44,9 @@ Status CaptureLoop::OpenDb() {
   }
   snapshots_ = std::make_unique<SnapshotScheduler>(&db_, &emitter_, clock_, logger_,
                                                    options_.snapshot, options_.on_progress);
+  verify_ = std::make_unique<VerifyScheduler>(&db_, &emitter_, clock_, logger_, options_.verify);
+  repairer_ = std::make_unique<Repairer>(fs_, &db_, &emitter_, clock_, logger_, options_.outbox_dir,
+                                         options_.repair_interval_micros);
   last_data_version_ = -1;
   force_check_ = true;
   return Status::OK();
@@ -346,7 +349,7 @@ Status CaptureLoop::DoWork() {
     OWSYNC_RETURN_IF_ERROR(snapshots_->Load(watcher_->catalog()));
   }
   const bool work = changed || drain_more_ || drainer_->delete_pending() || snapshots_->busy();
-  if (!work) return Status::OK();
+  if (!work) return RepairAndVerify();
 
   OWSYNC_ASSIGN_OR_RETURN(DrainResult drained, drainer_->DrainOnce(watcher_->catalog()));
   if (drained.schema_changed) {
@@ -363,7 +366,20 @@ Status CaptureLoop::DoWork() {
                    drained.entries, drained.last_seq, drained.upserts, drained.deletes,
                    drained.row_bytes);
   }
-  return snapshots_->Step(watcher_->catalog(), &force_check_);
+  OWSYNC_RETURN_IF_ERROR(snapshots_->Step(watcher_->catalog(), &force_check_));
+  return RepairAndVerify();
+}
+
+Status CaptureLoop::RepairAndVerify() {
+  if (writer_ == nullptr || force_check_) return Status::OK();
+  OWSYNC_ASSIGN_OR_RETURN(uint64_t repaired,
+                          repairer_->Step(watcher_->catalog(), writer_->outbox_id()));
+  counters_.rows_repaired += repaired;
+  if (drain_more_ || drainer_->delete_pending() || !verify_->Due()) return Status::OK();
+  OWSYNC_ASSIGN_OR_RETURN(bool verified,
+                          verify_->Step(watcher_->catalog(), snapshots_->pending_tables()));
+  if (verified) ++counters_.verify_ranges;
+  return Status::OK();
 }
 
 Result<bool> CaptureLoop::Step() {

@@ -9,7 +9,9 @@
 // Step(): one wakeup. Reopens the database if its file was replaced; when PRAGMA data_version
 // moved (another connection committed) it checks the schema (re-installing triggers, queuing
 // re-snapshots), the identity and the owed snapshots; then drains one batch and reads one
-// snapshot chunk. Returns whether more work is waiting.
+// snapshot chunk, sends rows the shipper found drifted again (Repairer) and, when the
+// changelog is drained, appends a verify record if one is due (VerifyScheduler). Returns
+// whether more work is waiting.
 // Run(): Step until RequestStop(), sleeping poll_micros (Clock) whenever idle: an idle capture
 // costs one PRAGMA per poll. Stopping finishes the current step and commits the outbox.
 //
@@ -29,9 +31,11 @@
 #include "capture/drainer.h"
 #include "capture/generation_guard.h"
 #include "capture/record_emitter.h"
+#include "capture/repairer.h"
 #include "capture/schema_watcher.h"
 #include "capture/snapshot_scheduler.h"
 #include "capture/sqlite_db.h"
+#include "capture/verify_scheduler.h"
 #include "outbox/outbox_writer.h"
 #include "util/clock.h"
 #include "util/file_system.h"
@@ -53,6 +57,8 @@ struct CaptureCounters {
   uint64_t writer_failures = 0;
   uint64_t reconciles = 0;
   uint64_t db_reopens = 0;
+  uint64_t verify_ranges = 0;  // verify records appended (in-stream verification)
+  uint64_t rows_repaired = 0;  // records sent again for repair requests
 };
 
 class CaptureLoop {
@@ -98,6 +104,9 @@ class CaptureLoop {
                                              const std::string& reason);
   [[nodiscard]] Status AnnounceSchemas();
   [[nodiscard]] Status DoWork();
+  // Sends rows the shipper asked for again, then appends the next verify record when one is
+  // due (and the changelog is drained).
+  [[nodiscard]] Status RepairAndVerify();
   void WriterFailed(const Status& status);
   void Periodic();
   void SleepUnlessStopped(int64_t micros);
@@ -117,6 +126,8 @@ class CaptureLoop {
   RecordEmitter emitter_{nullptr};
   std::unique_ptr<Drainer> drainer_;
   std::unique_ptr<SnapshotScheduler> snapshots_;
+  std::unique_ptr<VerifyScheduler> verify_;
+  std::unique_ptr<Repairer> repairer_;
   std::string generation_;
   std::string resume_token_;  // the outbox tail's token, for a resume decided at open
 

@@ -11,6 +11,7 @@
 #include "capture/snapshot_progress.h"
 #include "capture/snapshotter.h"
 #include "capture/table_filter.h"
+#include "capture/verify_scheduler.h"
 #include "outbox/outbox_writer.h"
 #include "util/result.h"
 
@@ -36,6 +37,8 @@ struct CaptureOptions {
   int busy_timeout_ms = 5000;
   DrainOptions drain;
   SnapshotOptions snapshot;
+  VerifyOptions verify;                        // in-stream verification (interval 0 = off)
+  int64_t repair_interval_micros = 1'000'000;  // how often to look for repair requests
   outbox::OutboxWriterOptions writer;
   int64_t retention_interval_micros = 10'000'000;
   int64_t status_interval_micros = 60'000'000;

@@ -137,6 +137,9 @@ class Replica {
       case outbox::RecordType::kSnapshotBegin:
         begins_[r.offset] = r.table;
         break;
+      case outbox::RecordType::kVerify:  // checks a copy; changes nothing in it
+        ++verifies_;
+        break;
       case outbox::RecordType::kSnapshotEnd: {
         auto b = begins_.find(r.snapshot_begin_offset);
         if (b == begins_.end() || b->second != r.table) {
@@ -207,6 +210,7 @@ class Replica {
     auto it = snapshots_completed_.find(table);
     return it == snapshots_completed_.end() ? 0 : it->second;
   }
+  int verifies() const { return verifies_; }
   const std::vector<outbox::Column>* Schema(const std::string& table) const {
     auto it = schemas_.find(table);
     return it == schemas_.end() ? nullptr : &it->second;
@@ -218,6 +222,7 @@ class Replica {
   std::map<std::string, std::map<std::string, Row>> tables_;
   std::map<uint64_t, std::string> begins_;
   std::map<std::string, int> snapshots_completed_;
+  int verifies_ = 0;
 };
 
 }  // namespace owsync::capture::testing

@@ -7,7 +7,6 @@
 #include "capture/capture_meta.h"
 #include "capture/drain_token.h"
 #include "capture/sqlite_txn.h"
-#include "capture/table_queries.h"
 
 namespace owsync::capture {
 
@@ -55,63 +54,20 @@ Drainer::Drainer(SqliteDb* db, RecordEmitter* emitter, Clock* clock, Logger* log
       clock_(clock),
       logger_(logger),
       options_(options),
-      changelog_(db) {}
+      changelog_(db),
+      keys_(db, emitter) {}
 
 void Drainer::Invalidate() {
-  lookup_.clear();
+  keys_.Invalidate();
   statements_schema_version_ = -1;
   changelog_ = Changelog(db_);
 }
 
-Result<SqliteStmt*> Drainer::LookupStmt(const TableInfo& t) {
-  auto it = lookup_.find(t.name);
-  if (it == lookup_.end()) {
-    OWSYNC_ASSIGN_OR_RETURN(SqliteStmt stmt, db_->Prepare(TableQueries::SelectByKey(t)));
-    it = lookup_.emplace(t.name, std::move(stmt)).first;
-  }
-  return &it->second;
-}
-
 Result<uint64_t> Drainer::EmitKey(const TableInfo& t, const Group& g, DrainResult* result) {
-  OWSYNC_ASSIGN_OR_RETURN(SqliteStmt * stmt, LookupStmt(t));
-  for (size_t i = 0; i < g.key.size(); ++i) {
-    OWSYNC_RETURN_IF_ERROR(stmt->Bind(static_cast<int>(i + 1), g.key[i]));
-  }
-  uint64_t bytes = 0;
-  bool exact_found = false;
-  while (true) {
-    auto row = stmt->Step();
-    if (!row.ok()) {
-      stmt->Reset();
-      return row.status();
-    }
-    if (!*row) break;
-    outbox::Record r;
-    r.type = outbox::RecordType::kUpsert;
-    r.source_seq = static_cast<uint64_t>(g.last_seq);
-    bytes += TableQueries::ReadRow(*stmt, 0, t.columns.size(), &r.row);
-    r.key = TableQueries::KeyOf(t, r.row);
-    // The lookup compares with the column's collation and numeric equality; the outbox keys
-    // rows exactly. A row found under a different spelling of the key ('ABC' for 'abc', 1.0
-    // for 1) is a different row there: upsert it, and still delete the logged key below.
-    if (r.key == g.key) exact_found = true;
-    auto appended = emitter_->AppendData(t, &r);
-    if (!appended.ok()) {
-      stmt->Reset();
-      return appended.status();
-    }
-    ++result->upserts;
-  }
-  stmt->Reset();
-  if (!exact_found) {
-    outbox::Record r;
-    r.type = outbox::RecordType::kDelete;
-    r.source_seq = static_cast<uint64_t>(g.last_seq);
-    r.key = g.key;
-    OWSYNC_RETURN_IF_ERROR(emitter_->AppendData(t, &r).status());
-    ++result->deletes;
-  }
-  return bytes;
+  OWSYNC_ASSIGN_OR_RETURN(KeyEmitted e, keys_.Emit(t, g.key, static_cast<uint64_t>(g.last_seq)));
+  result->upserts += e.upserts;
+  result->deletes += e.deletes;
+  return e.row_bytes;
 }
 
 Status Drainer::DeleteDrained(int64_t bound) {
@@ -185,7 +141,7 @@ Result<DrainResult> Drainer::DrainOnce(const Catalog& catalog) {
     OWSYNC_RETURN_IF_ERROR(s);
   }
   if (statements_schema_version_ != catalog.schema_version) {
-    lookup_.clear();
+    keys_.Invalidate();
     OWSYNC_RETURN_IF_ERROR(changelog_.KeyColumnCount().status());
     statements_schema_version_ = catalog.schema_version;
   }

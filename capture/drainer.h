@@ -30,6 +30,7 @@
 
 #include "capture/catalog.h"
 #include "capture/changelog.h"
+#include "capture/key_emitter.h"
 #include "capture/record_emitter.h"
 #include "capture/sqlite_db.h"
 #include "util/clock.h"
@@ -66,7 +67,6 @@ class Drainer {
 
  private:
   struct Group;
-  Result<SqliteStmt*> LookupStmt(const TableInfo& t);
   // Appends the record(s) for one coalesced key; returns the row bytes read.
   Result<uint64_t> EmitKey(const TableInfo& t, const Group& g, DrainResult* result);
   // Coalesces `entries` and appends their records (inside the read transaction); lowers
@@ -85,7 +85,7 @@ class Drainer {
   DrainOptions options_;
   Changelog changelog_;
   int64_t statements_schema_version_ = -1;
-  std::map<std::string, SqliteStmt> lookup_;
+  KeyEmitter keys_;
   int64_t pending_delete_bound_ = 0;
 };
 

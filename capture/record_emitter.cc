@@ -53,6 +53,14 @@ Result<uint64_t> RecordEmitter::AppendSnapshotEnd(const std::string& table, uint
   return Append(&r);
 }
 
+Result<uint64_t> RecordEmitter::AppendVerify(const TableInfo& table, outbox::Record* record) {
+  OWSYNC_RETURN_IF_ERROR(EnsureSchema(table));
+  record->type = outbox::RecordType::kVerify;
+  record->table = table.name;
+  record->source_seq = static_cast<uint64_t>(high_water_);
+  return Append(record);
+}
+
 Status RecordEmitter::Commit() {
   if (writer_ == nullptr || failed_) return Status::Unavailable("the outbox writer is not open");
   Status s = writer_->Commit();

@@ -37,6 +37,9 @@ class RecordEmitter {
   // Appends kSnapshotBegin / kSnapshotEnd (source_seq = high water). Returns the offset.
   Result<uint64_t> AppendSnapshotBegin(const TableInfo& table);
   Result<uint64_t> AppendSnapshotEnd(const std::string& table, uint64_t begin_offset);
+  // Appends a kVerify record (outbox/verify_range.h) for `table` (source_seq = high water),
+  // announcing the table's schema first if needed.
+  Result<uint64_t> AppendVerify(const TableInfo& table, outbox::Record* record);
   // Makes everything appended durable (write + fsync + watermark).
   [[nodiscard]] Status Commit();
 

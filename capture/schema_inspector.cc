@@ -155,6 +155,26 @@ Result<std::string> CollisionCondition(SqliteDb* db, const TableInfo& t, const s
   return cond;
 }
 
+// Fills t->key_collations from the key's index (`index`, or the PRIMARY KEY's when ""); a
+// rowid alias has none and compares as integers (BINARY).
+Status FindKeyCollations(SqliteDb* db, std::string index, TableInfo* t) {
+  if (index.empty()) {
+    OWSYNC_ASSIGN_OR_RETURN(SqliteStmt list,
+                            db->Prepare("SELECT name FROM pragma_index_list(?1, 'main') WHERE "
+                                        "origin = 'pk'"));
+    OWSYNC_RETURN_IF_ERROR(list.BindText(1, t->name));
+    OWSYNC_ASSIGN_OR_RETURN(bool row, list.Step());
+    if (row) index = list.ColumnText(0);
+  }
+  t->key_collations.assign(t->key_columns.size(), "BINARY");
+  if (index.empty()) return Status::OK();
+  OWSYNC_ASSIGN_OR_RETURN(std::vector<IndexColumn> cols, IndexColumns(db, index));
+  for (size_t i = 0; i < cols.size() && i < t->key_columns.size(); ++i) {
+    t->key_collations[i] = cols[i].collation;
+  }
+  return Status::OK();
+}
+
 // Fills t->replace_conditions (see TableInfo).
 Status FindReplaceConditions(SqliteDb* db, TableInfo* t) {
   OWSYNC_ASSIGN_OR_RETURN(SqliteStmt list,
@@ -199,6 +219,7 @@ Result<TableInfo> SchemaInspector::InspectTable(SqliteDb* db, const std::string&
           "ORDER BY cid"));
   OWSYNC_RETURN_IF_ERROR(cols.BindText(1, name));
   std::vector<std::pair<int, int>> pk;  // (pk position, column index)
+  std::string key_index;                // the index holding the key ("" = the PRIMARY KEY's)
   while (true) {
     OWSYNC_ASSIGN_OR_RETURN(bool row, cols.Step());
     if (!row) break;
@@ -244,10 +265,12 @@ Result<TableInfo> SchemaInspector::InspectTable(SqliteDb* db, const std::string&
     });
     t.key_columns = candidates.front().columns;
     t.key_source = "UNIQUE INDEX " + QuoteIdentifier(candidates.front().name);
+    key_index = candidates.front().name;
   }
   for (size_t i = 0; i < t.key_columns.size(); ++i) {
     t.columns[t.key_columns[i]].key_position = static_cast<uint32_t>(i + 1);
   }
+  OWSYNC_RETURN_IF_ERROR(FindKeyCollations(db, key_index, &t));
   OWSYNC_RETURN_IF_ERROR(FindReplaceConditions(db, &t));
   t.replicable = true;
   return t;

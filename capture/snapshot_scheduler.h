@@ -44,6 +44,12 @@ class SnapshotScheduler {
   void AbandonIfAny(const std::set<std::string>& tables);
 
   bool busy() const { return snapshotter_.active() || !queue_.empty(); }
+  // The tables that owe a snapshot (queued) or are being snapshotted.
+  std::set<std::string> pending_tables() const {
+    std::set<std::string> out(queue_.begin(), queue_.end());
+    if (snapshotter_.active()) out.insert(snapshotter_.table());
+    return out;
+  }
   bool active() const { return snapshotter_.active(); }
   size_t queued() const { return queue_.size(); }
   uint64_t done() const { return done_; }

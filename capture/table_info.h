@@ -19,6 +19,9 @@ struct TableInfo {
   std::vector<std::string> column_defaults;
   // Indexes into `columns`, in key order (columns[key_columns[i]].key_position == i + 1).
   std::vector<int> key_columns;
+  // The collation each key column is compared with in the key's index ("BINARY", "NOCASE",
+  // ...), in key order: it decides whether PostgreSQL can order keys as SQLite does.
+  std::vector<std::string> key_collations;
   // Where the key comes from: "PRIMARY KEY", "INTEGER PRIMARY KEY (rowid)", or
   // "UNIQUE INDEX <name>"; empty when not replicable.
   std::string key_source;

@@ -28,6 +28,7 @@
 #include "outbox/outbox_dir.h"
 #include "outbox/outbox_reader.h"
 #include "outbox/outbox_writer.h"
+#include "shipper/ship_config.h"
 
 namespace owsync::cli {
 namespace {
@@ -45,6 +46,9 @@ struct CaptureArgs {
   bool status = false;
   size_t batch_changes = 10000;
   uint64_t batch_mb = 16;
+  std::string verify_every = "daily";
+  double verify_rows_per_sec = 100;
+  size_t verify_chunk_rows = 200;
 };
 
 int Fail(const Status& s) {
@@ -205,6 +209,23 @@ int RunCapture(const CaptureArgs& a, CliContext* ctx) {
   o.poll_micros = a.poll_ms * 1000;
   o.drain.max_changes = a.batch_changes;
   o.drain.max_bytes = a.batch_mb << 20;
+  if (a.verify_every == "off") {
+    o.verify.interval_micros = 0;
+  } else {
+    auto every = shipper::ParseSyncInterval(a.verify_every);
+    if (!every.ok()) {
+      return Fail(Status::InvalidArgument("--verify-every '" + a.verify_every +
+                                          "': " + every.status().message()));
+    }
+    o.verify.interval_micros = *every;
+  }
+  if (a.verify_rows_per_sec <= 0 || a.verify_chunk_rows == 0) {
+    return Fail(
+        Status::InvalidArgument("--verify-rows-per-sec and --verify-chunk-rows must be "
+                                "positive (--verify-every off turns verification off)"));
+  }
+  o.verify.rows_per_second = a.verify_rows_per_sec;
+  o.verify.chunk_rows = a.verify_chunk_rows;
   o.writer.logger = logger.get();
   FileSystem* fs = ctx->fs;
   Clock* clock = ctx->clock;
@@ -272,6 +293,18 @@ void AddCaptureCommand(CLI::App* app, CliContext* ctx) {
       ->default_val(10000);
   sub->add_option("--batch-mb", args->batch_mb, "Row data per drain batch, in MiB")
       ->default_val(16);
+  sub->add_option("--verify-every", args->verify_every,
+                  "In-stream verification: start a pass over every table this often (daily, "
+                  "hourly, 30m, 90s, ...; off = never). Each chunk of rows is hashed into the "
+                  "outbox; the shipper compares PostgreSQL with it and has drifted rows sent "
+                  "again (docs/divergence.md)")
+      ->default_val("daily");
+  sub->add_option("--verify-rows-per-sec", args->verify_rows_per_sec,
+                  "In-stream verification budget: rows read per second at most")
+      ->default_val(100);
+  sub->add_option("--verify-chunk-rows", args->verify_chunk_rows,
+                  "In-stream verification: rows per verify record")
+      ->default_val(200);
   sub->callback([args, ctx] {
     if (args->status) {
       ctx->exit_code = RunStatus(*args, ctx);

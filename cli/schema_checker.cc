@@ -144,7 +144,9 @@ const std::vector<TableSpec>& Tables() {
         {"acked_epoch", kBigint},
         {"updated_at", kTstz},
         {"schema_version", kBigint},
-        {"acked_fingerprint", kText}}},
+        {"acked_fingerprint", kText},
+        {"verified_ranges", kBigint},
+        {"verified_at", kTstz}}},
       {"dead_letters",
        {{"id", kUuid},
         {"client_name", kV100},
@@ -159,6 +161,20 @@ const std::vector<TableSpec>& Tables() {
         {"created_at", kTstz},
         {"retried_at", kTstz},
         {"retry_count", kInt}}},
+      {"drift_log",
+       {{"id", kUuid},
+        {"client_name", kV100},
+        {"deployment_id", kUuid},
+        {"table_name", kText},
+        {"outbox_id", kText},
+        {"outbox_offset", kBigint},
+        {"key_range", kText},
+        {"rows_compared", kInt},
+        {"missing", kInt},
+        {"different", kInt},
+        {"extra", kInt},
+        {"record_keys", "text[]"},
+        {"found_at", kTstz}}},
   };
   return kTables;
 }
@@ -174,7 +190,7 @@ const char* const kHelpers[] = {"host_id_for_role", "cluster_for_role"};
 // client_deployments read and updated only (tenants are registered by the administrator).
 const char* const kWritable[] = {"leader_election", "conflict_log",  "cache_events",
                                  "sync_jobs",       "sync_progress", "tenant_offsets",
-                                 "dead_letters",    "cluster_nodes"};
+                                 "dead_letters",    "drift_log",     "cluster_nodes"};
 
 class Checker {
  public:

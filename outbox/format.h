@@ -39,7 +39,7 @@
 //   28  4  crc32c of the P stored payload bytes
 //   32  4  crc32c of header bytes [0, 32)
 // The payload (after decompression) is N records, each a varint body length L then L bytes:
-//   u8 type (1 upsert, 2 delete, 3 schema, 4 snapshot begin, 5 snapshot end)
+//   u8 type (1 upsert, 2 delete, 3 schema, 4 snapshot begin, 5 snapshot end, 6 verify)
 //   varint source_seq
 //   varint length + bytes: table name
 //   varint count, values: key          varint count, values: row
@@ -48,7 +48,13 @@
 //   varint snapshot_begin_offset
 //   optional: varint length (>= 1) + bytes: capture token (the capture's drain token; absent
 //             when the record has none; added within version 1: a reader accepts its absence)
-// Every other field is always present (empty lists are a zero count). A value is a tag byte, then:
+// Every other field is always present (empty lists are a zero count). A verify record (type 6,
+// outbox/verify_range.h) uses the fields so: columns = the table's columns (what was hashed),
+// key = the range's lower bound (exclusive; no values = from the first key), row = values:
+//   [flags (integer: 1 = upper bound given, 2 = keys only, no range), n (integer),
+//    upper bound (key-width values, when flag 1), then n times: key values + digest (an 8-byte
+//    blob, little-endian RowDigest, canonical/row_digest.h)]
+// A value is a tag byte, then:
 //   0 NULL: nothing            1 integer: zigzag varint of the int64
 //   2 real: the 8 bytes of the IEEE-754 binary64 bit pattern (NaN payloads, -0.0 kept)
 //   3 text, 4 blob: varint length + raw bytes (NUL bytes and invalid UTF-8 kept)
@@ -105,7 +111,7 @@ inline constexpr uint64_t kMaxBlockBytes = uint64_t{1} << 31;
 
 // Record and value tags.
 inline constexpr uint8_t kRecordTypeMin = 1;
-inline constexpr uint8_t kRecordTypeMax = 5;
+inline constexpr uint8_t kRecordTypeMax = 6;
 inline constexpr uint8_t kValueNull = 0;
 inline constexpr uint8_t kValueInteger = 1;
 inline constexpr uint8_t kValueReal = 2;

@@ -17,6 +17,7 @@ enum class RecordType : uint8_t {
   kSchema = 3,         // `table` has these columns from now on
   kSnapshotBegin = 4,  // a snapshot of `table` starts (rows follow as upserts)
   kSnapshotEnd = 5,    // the snapshot that began at `snapshot_begin_offset` is complete
+  kVerify = 6,         // what `table` held over a key range at this point (VerifyRange)
 };
 
 // One column of a replicated table, in table order.

@@ -10,8 +10,8 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::string_view kTypeNames[] = {"",       "upsert",         "delete",
-                                           "schema", "snapshot_begin", "snapshot_end"};
+constexpr std::string_view kTypeNames[] = {
+    "", "upsert", "delete", "schema", "snapshot_begin", "snapshot_end", "verify"};
 
 json TextToJson(std::string_view s) {
   if (RecordJson::IsValidUtf8(s)) return std::string(s);

@@ -36,7 +36,9 @@ struct ApplyStats {
   int64_t dead_letters = 0;
   int64_t direct_copies = 0;  // tables written by COPY straight into the target
   int64_t bisections = 0;
-  int64_t bytes = 0;  // COPY bytes sent
+  int64_t bytes = 0;            // COPY bytes sent
+  int64_t verified_ranges = 0;  // verify records compared (in-stream verification)
+  int64_t drift_rows = 0;       // rows found different from SQLite there
 };
 
 }  // namespace owsync::shipper

@@ -4,11 +4,13 @@
 #include <unordered_map>
 
 #include "outbox/record_codec.h"
+#include "outbox/verify_range.h"
 #include "shipper/copy_encoder.h"
 #include "shipper/pg_error.h"
 #include "shipper/record_key.h"
 #include "shipper/shipper_session_mark.h"
 #include "shipper/table_applier.h"
+#include "util/hex.h"
 
 namespace owsync::shipper {
 
@@ -56,17 +58,6 @@ std::string PgKeyBytes(const TableMapping& m, const std::vector<outbox::Value>& 
     const uint64_t n = field.size();
     out.append(reinterpret_cast<const char*>(&n), sizeof(n));
     out.append(field);
-  }
-  return out;
-}
-
-std::string Hex(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
   }
   return out;
 }
@@ -254,6 +245,29 @@ Result<BatchOutcome> BatchApplier::ApplyInTransaction(PgConnection* conn, const 
         if (empty.GetValue(0, 0) == "t") empty_at_begin[r.table] = r.offset;
         break;
       }
+      case outbox::RecordType::kVerify: {
+        // What SQLite held over a key range at this point: everything before it is applied
+        // (the table's pending rows, and dead letters so far) before PostgreSQL is compared.
+        const TableMapping* m = catalog_.Find(r.table);
+        if (m == nullptr || !m->has_source) break;  // nothing of it here to compare
+        OWSYNC_RETURN_IF_ERROR(flush(r.table));
+        OWSYNC_RETURN_IF_ERROR(WriteDeadLetters(conn, dead));
+        dead.clear();
+        Result<outbox::VerifyRange> range = outbox::VerifyRange::FromRecord(r);
+        DriftReport report;
+        if (range.ok()) {
+          DriftCheck check(conn, &ctx_, m, &name_seq);
+          OWSYNC_ASSIGN_OR_RETURN(report, check.Run(*range, r.offset));
+        } else {
+          report.table = r.table;
+          report.skipped = range.status().ToString();
+        }
+        report.offset = r.offset;
+        outcome.stats.verified_ranges += report.skipped.empty() ? 1 : 0;
+        outcome.stats.drift_rows += report.missing + report.different + report.extra;
+        outcome.verified.push_back(std::move(report));
+        break;
+      }
       case outbox::RecordType::kSnapshotEnd: {
         const TableMapping* m = catalog_.Find(r.table);
         if (m == nullptr) return catalog_.ApplySchema(r);
@@ -278,10 +292,12 @@ Result<BatchOutcome> BatchApplier::ApplyInTransaction(PgConnection* conn, const 
   OWSYNC_RETURN_IF_ERROR(WriteDeadLetters(conn, dead));
   OWSYNC_RETURN_IF_ERROR(
       conn->ExecParams("UPDATE sync_metadata.tenant_offsets SET acked_offset = $2::bigint, "
-                       "outbox_id = $3, acked_fingerprint = NULLIF($4, ''), updated_at = now() "
+                       "outbox_id = $3, acked_fingerprint = NULLIF($4, ''), verified_ranges = "
+                       "verified_ranges + $5::bigint, verified_at = CASE WHEN $5::bigint > 0 "
+                       "THEN now() ELSE verified_at END, updated_at = now() "
                        "WHERE client_name = $1",
                        {ctx_.client, std::to_string(batch.last_offset()), batch.outbox_id,
-                        batch.last_fingerprint},
+                        batch.last_fingerprint, std::to_string(outcome.stats.verified_ranges)},
                        StatementDeadline())
           .status());
   outcome.acked_offset = batch.last_offset();
@@ -322,14 +338,14 @@ Status BatchApplier::WriteDeadLetters(PgConnection* conn, const std::vector<Dead
                         RecordKeyJson(d.record->key), d.reason);
     }
     OWSYNC_RETURN_IF_ERROR(
-        conn->ExecParams(
-                "INSERT INTO sync_metadata.dead_letters (client_name, deployment_id, "
-                "table_name, record_key, outbox_id, outbox_offset, raw_record, reason, "
-                "sqlstate) VALUES ($1, NULLIF($2, '')::uuid, $3, $4, $5, $6::bigint, "
-                "decode($7, 'hex'), $8, NULLIF($9, ''))",
-                {ctx_.client, ctx_.deployment_id, d.record->table, RecordKeyJson(d.record->key),
-                 ctx_.outbox_id, std::to_string(d.record->offset), Hex(raw), d.reason, d.sqlstate},
-                StatementDeadline())
+        conn->ExecParams("INSERT INTO sync_metadata.dead_letters (client_name, deployment_id, "
+                         "table_name, record_key, outbox_id, outbox_offset, raw_record, reason, "
+                         "sqlstate) VALUES ($1, NULLIF($2, '')::uuid, $3, $4, $5, $6::bigint, "
+                         "decode($7, 'hex'), $8, NULLIF($9, ''))",
+                         {ctx_.client, ctx_.deployment_id, d.record->table,
+                          RecordKeyJson(d.record->key), ctx_.outbox_id,
+                          std::to_string(d.record->offset), HexEncode(raw), d.reason, d.sqlstate},
+                         StatementDeadline())
             .status());
   }
   return Status::OK();

@@ -15,6 +15,7 @@
 
 #include "shipper/apply_context.h"
 #include "shipper/batch.h"
+#include "shipper/drift_check.h"
 #include "shipper/pg_connection.h"
 #include "shipper/tenant_catalog.h"
 #include "util/result.h"
@@ -35,6 +36,7 @@ struct BatchOutcome {
   uint64_t acked_offset = 0;     // after the batch (inclusive)
   bool already_applied = false;  // the batch was below the acked offset: nothing done
   ApplyStats stats;
+  std::vector<DriftReport> verified;  // one per verify record (drift, or why it was skipped)
 };
 
 class BatchApplier {

@@ -10,6 +10,8 @@
 #include <cstring>
 #include <memory>
 
+#include "canonical/double_text.h"
+
 namespace owsync::shipper {
 namespace {
 
@@ -58,19 +60,7 @@ void AppendInteger(int64_t v, std::string* out) {
   out->append(buf, static_cast<size_t>(r.ptr - buf));
 }
 
-// Shortest decimal that reads back as the same double; NaN and the infinities spelled as
-// PostgreSQL's float8 and numeric inputs accept them.
-void AppendDouble(double d, std::string* out) {
-  if (std::isnan(d)) {
-    out->append("NaN");
-  } else if (std::isinf(d)) {
-    out->append(d > 0 ? "Infinity" : "-Infinity");
-  } else {
-    char buf[32];
-    const auto r = std::to_chars(buf, buf + sizeof(buf), d);
-    out->append(buf, static_cast<size_t>(r.ptr - buf));
-  }
-}
+void AppendDouble(double d, std::string* out) { canonical::AppendDoubleText(d, out); }
 
 bool IntegerFitsDouble(int64_t v) {
   constexpr int64_t k2p53 = int64_t{1} << 53;

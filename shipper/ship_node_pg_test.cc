@@ -143,6 +143,8 @@ TEST_F(ShipNodeTest, OneNodeLeadsAndShipsTheOtherFollowsAndAPlannedStopHandsOver
   ASSERT_TRUE(WaitFor([&] { return Acked(); }, 20'000'000));
   EXPECT_FALSE(b->node->Snapshot().is_leader);
   EXPECT_TRUE(b->node->Report().empty()) << "a follower ships nothing";
+  // b campaigns once it checked its lock URL: it then sees a lead.
+  ASSERT_TRUE(WaitFor([&] { return !b->node->Snapshot().lease.leader_id.empty(); }, 10'000'000));
   EXPECT_EQ(b->node->Snapshot().lease.leader_id, a->node->Snapshot().node_id);
   EXPECT_EQ(Offsets("acked_epoch"), std::to_string(a->node->Snapshot().epoch));
 

@@ -12,6 +12,7 @@
 #include "outbox/outbox_dir.h"
 #include "outbox/outbox_reader.h"
 #include "outbox/record_fingerprint.h"
+#include "outbox/repair_request.h"
 #include "shipper/batch.h"
 #include "shipper/batch_applier.h"
 #include "shipper/pg_connection.h"
@@ -138,6 +139,38 @@ Status TenantShipper::CheckOutboxHoldsAcked(const TenantOffset& offset, const st
       " by itself (it reads ACKED, written now, within seconds or at its next start), then "
       "accept it with " +
       rebase + " (docs/divergence.md)");
+}
+
+void TenantShipper::HandleVerified(const std::string& outbox_id,
+                                   const std::vector<DriftReport>& verified) {
+  int64_t requested = 0;
+  for (const DriftReport& r : verified) {
+    if (!r.skipped.empty()) {
+      if (skip_reasons_said_.insert(r.table + "\n" + r.skipped).second) {
+        logger_->Warn("tenant {}: in-stream verification of table {} skipped: {}", options_.client,
+                      r.table, r.skipped);
+      }
+      continue;
+    }
+    if (!r.drift()) continue;
+    logger_->Warn(
+        "tenant {}: drift in table {} range {}: {} missing, {} different, {} extra in "
+        "PostgreSQL (of {} rows; {} more explained by dead letters, conflicts or changes made "
+        "in PostgreSQL); asking capture to send them again",
+        options_.client, r.table, r.range, r.missing, r.different, r.extra, r.compared,
+        r.explained);
+    if (!options_.write_acked_file) continue;  // offline replay: no capture to ask
+    outbox::RepairRequest request{outbox_id, r.offset, r.table, r.keys};
+    Status s = outbox::RepairRequestFile::Write(fs_, options_.outbox_dir, request);
+    if (!s.ok()) {
+      logger_->Warn("tenant {}: writing the repair request: {} (the next pass finds it again)",
+                    options_.client, s.ToString());
+      continue;
+    }
+    ++requested;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  progress_.repairs_requested += requested;
 }
 
 Status TenantShipper::RunOnce(bool* retry) {
@@ -423,12 +456,15 @@ Status TenantShipper::RunOnce(bool* retry) {
         progress_.rows += outcome->stats.upserts + outcome->stats.tombstones;
         progress_.dead_letters += outcome->stats.dead_letters;
         progress_.conflicts += outcome->stats.conflicts;
+        progress_.verified_ranges += outcome->stats.verified_ranges;
+        progress_.drift_rows += outcome->stats.drift_rows;
         progress_.last_commit_micros = clock_->NowMicros();
         progress_.last_error.clear();
       }
       logger_->Debug("tenant {}: committed {}..{} ({} rows, {} dead letters)", client,
                      batch.first_offset(), batch.last_offset(), outcome->stats.upserts,
                      outcome->stats.dead_letters);
+      if (!outcome->verified.empty()) HandleVerified(outbox_id, outcome->verified);
       OWSYNC_RETURN_IF_ERROR(publish_ack(done));
     }
     if (!reader_error.ok()) {

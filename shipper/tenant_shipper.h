@@ -12,7 +12,9 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "shipper/batch_applier.h"
 #include "shipper/epoch_source.h"
@@ -49,6 +51,9 @@ struct TenantProgress {
   int64_t dead_letters = 0;
   int64_t conflicts = 0;
   int64_t retries = 0;
+  int64_t verified_ranges = 0;     // in-stream verification: key ranges compared
+  int64_t drift_rows = 0;          // rows found different from SQLite (each sent again)
+  int64_t repairs_requested = 0;   // repair requests written for capture
   int64_t last_commit_micros = 0;  // clock NowMicros of the last commit (0 = none)
   std::string last_error;
 };
@@ -77,6 +82,9 @@ class TenantShipper {
   // FailedPrecondition naming the recovery when the outbox PostgreSQL acknowledged (same id)
   // does not hold the acknowledged record (AckedCheck): restored from an older copy.
   [[nodiscard]] Status CheckOutboxHoldsAcked(const TenantOffset& offset, const std::string& rebase);
+  // After a commit: logs what the batch's verify records found and asks capture to send the
+  // drifted rows again (outbox/repair_request.h).
+  void HandleVerified(const std::string& outbox_id, const std::vector<DriftReport>& verified);
 
   FileSystem* fs_;
   Clock* clock_;
@@ -84,7 +92,8 @@ class TenantShipper {
   TenantShipperOptions options_;
   const EpochSource* epochs_;
   std::atomic<bool> stop_{false};
-  std::atomic<bool> ship_now_{false};  // set by ShipNow, consumed by the reader's wait
+  std::atomic<bool> ship_now_{false};        // set by ShipNow, consumed by the reader's wait
+  std::set<std::string> skip_reasons_said_;  // verification skips already logged
   mutable std::mutex mu_;
   TenantProgress progress_;
 };

@@ -223,6 +223,11 @@ ALTER TABLE sync_metadata.tenant_offsets
 -- an older copy together with its database would otherwise be resumed past what it holds).
 -- NULL: not known (before the first batch, after a rebase).
 ALTER TABLE sync_metadata.tenant_offsets ADD COLUMN IF NOT EXISTS acked_fingerprint text;
+-- In-stream verification (docs/divergence.md): key ranges compared so far, and when the last
+-- one was; drift found is in drift_log.
+ALTER TABLE sync_metadata.tenant_offsets
+  ADD COLUMN IF NOT EXISTS verified_ranges bigint NOT NULL DEFAULT 0;
+ALTER TABLE sync_metadata.tenant_offsets ADD COLUMN IF NOT EXISTS verified_at timestamptz;
 
 -- dead_letters (owsync) ---------------------------------------------------------------------
 -- A record PostgreSQL could not take: kept byte for byte (the outbox encoding) with the reason,
@@ -251,6 +256,29 @@ CREATE INDEX IF NOT EXISTS idx_dead_letters_client_offset
 -- key itself may be longer than a btree entry holds: its md5 is indexed.
 CREATE INDEX IF NOT EXISTS idx_dead_letters_key
   ON sync_metadata.dead_letters (client_name, table_name, md5(record_key));
+
+-- drift_log (owsync) ------------------------------------------------------------------------
+-- In-stream verification: a key range of a tenant table where PostgreSQL was found to differ
+-- from what capture read of SQLite at that point of the outbox (docs/divergence.md). The rows
+-- are sent again through the outbox (repaired); a later pass over the range finds them equal.
+CREATE TABLE IF NOT EXISTS sync_metadata.drift_log (
+  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  client_name varchar(100) NOT NULL,
+  deployment_id uuid REFERENCES sync_metadata.client_deployments (deployment_id)
+    ON DELETE CASCADE,
+  table_name text NOT NULL,
+  outbox_id text,
+  outbox_offset bigint NOT NULL,
+  key_range text NOT NULL,
+  rows_compared integer NOT NULL,
+  missing integer NOT NULL,
+  different integer NOT NULL,
+  extra integer NOT NULL,
+  record_keys text[] NOT NULL DEFAULT '{}',
+  found_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS idx_drift_log_client_found
+  ON sync_metadata.drift_log (client_name, found_at);
 
 -- Triggers ----------------------------------------------------------------------------------
 CREATE OR REPLACE FUNCTION sync_metadata.set_updated_at() RETURNS trigger

@@ -54,6 +54,7 @@ GRANT SELECT, INSERT, UPDATE ON
   sync_metadata.sync_progress,
   sync_metadata.tenant_offsets,
   sync_metadata.dead_letters,
+  sync_metadata.drift_log,
   sync_metadata.cluster_nodes
   TO sync_service;
 -- A host registers through the administrator (db add-host) and may then only report its own

@@ -42,6 +42,7 @@ ALTER TABLE sync_metadata.sync_jobs ENABLE ROW LEVEL SECURITY;
 ALTER TABLE sync_metadata.sync_progress ENABLE ROW LEVEL SECURITY;
 ALTER TABLE sync_metadata.cache_events ENABLE ROW LEVEL SECURITY;
 ALTER TABLE sync_metadata.dead_letters ENABLE ROW LEVEL SECURITY;
+ALTER TABLE sync_metadata.drift_log ENABLE ROW LEVEL SECURITY;
 ALTER TABLE sync_metadata.cluster_nodes ENABLE ROW LEVEL SECURITY;
 
 -- hosts: its own row; it cannot take another role's row or give its row away.
@@ -140,6 +141,19 @@ CREATE POLICY dead_letters_own ON sync_metadata.dead_letters FOR ALL
                          AND d.host_id = sync_metadata.host_id_for_role(current_user)
                          AND (dead_letters.deployment_id IS NULL
                               OR dead_letters.deployment_id = d.deployment_id)));
+
+DROP POLICY IF EXISTS drift_log_own ON sync_metadata.drift_log;
+CREATE POLICY drift_log_own ON sync_metadata.drift_log FOR ALL
+  USING (EXISTS (SELECT 1 FROM sync_metadata.client_deployments d
+                  WHERE d.client_name = drift_log.client_name
+                    AND d.host_id = sync_metadata.host_id_for_role(current_user)
+                    AND (drift_log.deployment_id IS NULL
+                         OR drift_log.deployment_id = d.deployment_id)))
+  WITH CHECK (EXISTS (SELECT 1 FROM sync_metadata.client_deployments d
+                       WHERE d.client_name = drift_log.client_name
+                         AND d.host_id = sync_metadata.host_id_for_role(current_user)
+                         AND (drift_log.deployment_id IS NULL
+                              OR drift_log.deployment_id = d.deployment_id)));
 
 -- sync_progress: progress of a job it can see (sync_jobs' policy applies inside).
 DROP POLICY IF EXISTS sync_progress_own ON sync_metadata.sync_progress;

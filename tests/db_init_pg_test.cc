@@ -71,8 +71,8 @@ TEST_F(DbInitTest, InitCreatesEveryObjectAndCheckPasses) {
   EXPECT_EQ(Query(&conn,
                   "SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_class "
                   "WHERE relnamespace = 'sync_metadata'::regnamespace AND relkind = 'r'"),
-            "cache_events,client_deployments,cluster_nodes,conflict_log,dead_letters,hosts,"
-            "leader_election,sync_jobs,sync_progress,tenant_offsets");
+            "cache_events,client_deployments,cluster_nodes,conflict_log,dead_letters,drift_log,"
+            "hosts,leader_election,sync_jobs,sync_progress,tenant_offsets");
   EXPECT_EQ(Query(&conn,
                   "SELECT string_agg(relname || ':' || array_to_string(reloptions, ';'), ',' "
                   "ORDER BY relname) FROM pg_class "
@@ -82,7 +82,7 @@ TEST_F(DbInitTest, InitCreatesEveryObjectAndCheckPasses) {
   EXPECT_EQ(Query(&conn,
                   "SELECT count(*) FROM pg_class WHERE relnamespace = "
                   "'sync_metadata'::regnamespace AND relkind = 'r' AND relrowsecurity"),
-            "10");
+            "11");
   EXPECT_EQ(Query(&conn,
                   "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE "
                   "attrelid = 'sync_metadata.leader_election'::regclass AND attname = "

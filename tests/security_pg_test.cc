@@ -41,6 +41,7 @@ constexpr TableKey kTables[] = {
     {"sync_jobs", "client_name", false},
     {"conflict_log", "client_name", false},
     {"dead_letters", "client_name", false},
+    {"drift_log", "client_name", false},
     {"cluster_nodes", "cluster_name", false},
 };
 
@@ -95,6 +96,9 @@ class SecurityTest : public ::testing::Test {
               "x AS (INSERT INTO sync_metadata.dead_letters (deployment_id, client_name, "
               "  table_name, outbox_offset, raw_record, reason) SELECT deployment_id, $2::text, "
               "  'chat', 3, '\\x00', 'test' FROM d), "
+              "g AS (INSERT INTO sync_metadata.drift_log (deployment_id, client_name, "
+              "  table_name, outbox_offset, key_range, rows_compared, missing, different, extra) "
+              "  SELECT deployment_id, $2::text, 'chat', 4, '(first, last]', 1, 1, 0, 0 FROM d), "
               "e AS (INSERT INTO sync_metadata.cache_events (host_id, cache_key, action) "
               "  VALUES ($1::uuid, 'k', 'invalidate')), "
               "l AS (INSERT INTO sync_metadata.leader_election (cluster_name, leader_id, "
@@ -204,6 +208,7 @@ class SecurityTest : public ::testing::Test {
         {"sync_jobs", "UPDATE sync_metadata.sync_jobs SET status = 'failed'"},
         {"conflict_log", "UPDATE sync_metadata.conflict_log SET resolved_by = 'evil'"},
         {"dead_letters", "UPDATE sync_metadata.dead_letters SET reason = 'evil'"},
+        {"drift_log", "UPDATE sync_metadata.drift_log SET missing = 99"},
         {"cluster_nodes", "UPDATE sync_metadata.cluster_nodes SET api_address = 'evil:1'"},
     };
     for (const TableKey& k : kTables) {
