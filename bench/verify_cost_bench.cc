@@ -133,11 +133,13 @@ int Main(int argc, char** argv) {
         i + 1, round.verify ? "on" : "off", load, round.seconds, round.tps, round.verify_records);
     results.push_back(round);
   }
-  std::vector<double> off, on;
+  std::vector<double> off, on, paired;
   int64_t verify_records = 0;
-  for (const Round& r : results) {
+  for (size_t i = 0; i < results.size(); ++i) {
+    const Round& r = results[i];
     (r.verify ? on : off).push_back(r.tps);
     if (r.verify) verify_records += r.verify_records;
+    if (r.verify && i > 0) paired.push_back(r.tps / results[i - 1].tps);  // vs the round before
   }
   const int64_t drift = pg.AdminInt("SELECT count(*) FROM sync_metadata.drift_log");
   const double ratio = Median(on) / Median(off);

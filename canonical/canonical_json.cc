@@ -5,6 +5,8 @@
 #include <utility>
 #include <vector>
 
+#include "util/utf8.h"
+
 namespace owsync::canonical {
 namespace {
 
@@ -171,25 +173,8 @@ class Parser {
   }
   // One well-formed UTF-8 sequence at pos_ copied to *out; false when there is none.
   bool Utf8Sequence(std::string* out) {
-    const auto* p = reinterpret_cast<const unsigned char*>(in_.data());
-    const unsigned c = p[pos_];
-    size_t len;
-    uint32_t cp, min;
-    if (c >= 0xC2 && c <= 0xDF) {
-      len = 2, cp = c & 0x1F, min = 0x80;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3, cp = c & 0x0F, min = 0x800;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4, cp = c & 0x07, min = 0x10000;
-    } else {
-      return false;
-    }
-    if (in_.size() - pos_ < len) return false;
-    for (size_t k = 1; k < len; ++k) {
-      if ((p[pos_ + k] & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (p[pos_ + k] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    const size_t len = Utf8SequenceAt(in_, pos_);
+    if (len == 0) return false;
     out->append(in_.substr(pos_, len));
     pos_ += len;
     return true;

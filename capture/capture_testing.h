@@ -11,11 +11,14 @@
 #include <string>
 #include <vector>
 
+#include "capture/capture_meta.h"
 #include "capture/capture_options.h"
 #include "capture/catalog.h"
+#include "capture/changelog.h"
 #include "capture/outbox_high_water.h"
 #include "capture/sql_quote.h"
 #include "capture/sqlite_db.h"
+#include "capture/sqlite_txn.h"
 #include "capture/table_queries.h"
 #include "outbox/outbox_reader.h"
 #include "outbox/outbox_writer.h"
@@ -49,6 +52,15 @@ inline Result<SqliteDb> CreateDb(const std::string& path, const std::string& sql
     OWSYNC_RETURN_IF_ERROR(db.Exec("COMMIT"));
   }
   return db;
+}
+
+// Creates capture's own tables (the changelog and _owsync_meta) through `capture`, as
+// CaptureLoop::Start does.
+inline Status CreateCaptureTables(SqliteDb* capture) {
+  OWSYNC_ASSIGN_OR_RETURN(SqliteTxn txn, SqliteTxn::BeginImmediate(capture));
+  OWSYNC_RETURN_IF_ERROR(Changelog(capture).Create());
+  OWSYNC_RETURN_IF_ERROR(CaptureMeta(capture).Create());
+  return txn.Commit();
 }
 
 // An application connection to an existing database.

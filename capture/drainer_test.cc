@@ -71,13 +71,7 @@ class DrainerTest : public ::testing::Test {
     auto cap = SqliteDb::Open(db_path_, o);
     ASSERT_TRUE(cap.ok());
     capture_ = std::move(cap).value();
-    {
-      auto txn = SqliteTxn::BeginImmediate(&capture_);
-      ASSERT_TRUE(txn.ok());
-      ASSERT_TRUE(Changelog(&capture_).Create().ok());
-      ASSERT_TRUE(CaptureMeta(&capture_).Create().ok());
-      ASSERT_TRUE(txn->Commit().ok());
-    }
+    ASSERT_TRUE(testing::CreateCaptureTables(&capture_).ok());
     watcher_ = std::make_unique<SchemaWatcher>(&capture_, TableFilter(), &logger_);
     ASSERT_TRUE(watcher_->Reconcile().ok());
     auto w = outbox::OutboxWriter::Open(fs_.get(), &clock_, dir_->Child("outbox"), {});

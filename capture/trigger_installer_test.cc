@@ -36,13 +36,7 @@ class TriggerInstallerTest : public ::testing::Test {
     auto cap = SqliteDb::Open(dir_->Child("t.db"), {});
     ASSERT_TRUE(cap.ok());
     capture_ = std::move(cap).value();
-    {
-      auto txn = SqliteTxn::BeginImmediate(&capture_);
-      ASSERT_TRUE(txn.ok());
-      ASSERT_TRUE(Changelog(&capture_).Create().ok());
-      ASSERT_TRUE(CaptureMeta(&capture_).Create().ok());
-      ASSERT_TRUE(txn->Commit().ok());
-    }
+    ASSERT_TRUE(testing::CreateCaptureTables(&capture_).ok());
     watcher_ = std::make_unique<SchemaWatcher>(&capture_, TableFilter(), &logger_);
     auto r = watcher_->Reconcile();
     ASSERT_TRUE(r.ok()) << r.status().ToString();

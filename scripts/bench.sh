@@ -13,6 +13,8 @@
 #               PostgreSQL commit at 500 writes/s), ship_rss_bench (peak RSS, 1 GB backlog).
 #               They start a private PostgreSQL (LocalPostgres) unless OWSYNC_TEST_PG_URL names
 #               one (e.g. under `owsync testenv --`), and run build_dir/owsync as child processes.
+#     --verify  only verify_cost_bench (issue 10): shipping throughput with in-stream verification
+#               off vs on at its default budget, alternating rounds (about 4 minutes).
 #     --failover  only failover_bench (issue 5): two `owsync ship` nodes; time from the leader's
 #               SIGKILL (fast path on, and lease only) or SIGSTOP to the new leader's first
 #               commit, 20 rounds each with the default 10 s lease (about 10 minutes; --quick:
@@ -32,6 +34,7 @@ for arg in "$@"; do
     --quick) quick=1 ;;
     --ship) names+=(ship_throughput_bench ship_lag_bench ship_rss_bench) ;;
     --failover) names+=(failover_bench) ;;
+    --verify) names+=(verify_cost_bench) ;;
     -h|--help) awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     -*) echo "bench.sh: unknown option $arg" >&2; exit 2 ;;
     *) names+=("$arg") ;;

@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "canonical/double_text.h"
+#include "util/utf8.h"
 
 namespace owsync::shipper {
 namespace {
@@ -84,41 +85,6 @@ void AppendHex(std::string_view bytes, std::string* out) {
     out->append(buf, 2 * n);
     i += n;
   }
-}
-
-// Offset of the first byte that does not start a well-formed UTF-8 sequence (RFC 3629: no
-// overlong forms, no surrogates, at most U+10FFFF), or text.size(). Only used to explain a
-// failure that simdjson::validate_utf8 found.
-size_t FirstInvalidUtf8(std::string_view text) {
-  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
-  const size_t n = text.size();
-  size_t i = 0;
-  while (i < n) {
-    const unsigned c = p[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t len;
-    uint32_t cp, min;
-    if (c >= 0xC2 && c <= 0xDF) {
-      len = 2, cp = c & 0x1F, min = 0x80;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3, cp = c & 0x0F, min = 0x800;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4, cp = c & 0x07, min = 0x10000;
-    } else {
-      return i;
-    }
-    if (n - i < len) return i;
-    for (size_t k = 1; k < len; ++k) {
-      if ((p[i + k] & 0xC0) != 0x80) return i;
-      cp = (cp << 6) | (p[i + k] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
-    i += len;
-  }
-  return n;
 }
 
 // Why `text` is not valid UTF-8 free of NUL bytes ("with a NUL byte at byte offset 3"), or "".

@@ -445,7 +445,13 @@ Status TenantShipper::RunOnce(bool* retry) {
         return outcome.status();
       }
       acked = outcome->acked_offset;
-      if (!outcome->already_applied) acked_fingerprint = batch.last_fingerprint;
+      // The fingerprint goes with the offset it was read at; a batch found applied before
+      // (a lost COMMIT answer) normally ends exactly at PostgreSQL's acked offset too.
+      if (outcome->acked_offset == batch.last_offset()) {
+        acked_fingerprint = batch.last_fingerprint;
+      } else {
+        acked_fingerprint.clear();
+      }
       ack_file_behind = true;
       size_t released = batch.records.size();
       pipe.Release(batch.bytes, released);

@@ -181,6 +181,55 @@ TEST_F(TenantShipperTest, ANewerEpochFencesTheShipperOff) {
             "0");
 }
 
+// An epoch source the test switches (a node that lost its lease and won it again).
+class SwitchableEpochs : public EpochSource {
+ public:
+  explicit SwitchableEpochs(int64_t epoch) : epoch_(epoch) {}
+  int64_t CurrentEpoch() const override { return epoch_.load(); }
+  void Set(int64_t epoch) { epoch_.store(epoch); }
+
+ private:
+  std::atomic<int64_t> epoch_;
+};
+
+// A tenant ships with the epoch it claimed with: when the node's epoch changes under it, it
+// ends its session and claims again before it ships another batch.
+TEST_F(TenantShipperTest, ANewNodeEpochMeansClaimingAgainBeforeTheNextBatch) {
+  SwitchableEpochs epochs(lease_->epoch());
+  CapturingLogger log;
+  TenantShipper shipper(env_->fs(), env_->clock(), &log, Options(), &epochs);
+  Status result;
+  std::thread runner([&] { result = shipper.Run(); });
+  AppendUpsert(1, "a");
+  ASSERT_TRUE(writer_->Commit().ok());
+  for (int i = 0; i < 300 && shipper.progress().acked_offset < writer_->durable_offset(); ++i) {
+    env_->clock()->SleepForMicros(50'000);
+  }
+  ASSERT_EQ(shipper.progress().acked_offset, writer_->durable_offset());
+  // The node loses the lease and wins it again with a new epoch.
+  ASSERT_TRUE(lease_->Release().ok());
+  LeaseOptions lo;
+  lo.cluster = host_.cluster;
+  lo.node_id = Lease::MakeNodeId("test", "again");
+  lease_ = std::make_unique<Lease>(env_->clock(), env_->logger(), host_.url, lo);
+  ASSERT_TRUE(lease_->AcquireAndKeep(Deadline::After(env_->clock(), 30'000'000)).ok());
+  const int64_t second = lease_->epoch();
+  epochs.Set(second);
+  AppendUpsert(2, "b");
+  ASSERT_TRUE(writer_->Commit().ok());
+  for (int i = 0; i < 300 && shipper.progress().acked_offset < writer_->durable_offset(); ++i) {
+    env_->clock()->SleepForMicros(50'000);
+  }
+  shipper.RequestStop();
+  runner.join();
+  EXPECT_EQ(shipper.progress().acked_offset, writer_->durable_offset());
+  EXPECT_TRUE(log.Contains("claiming again")) << "the batch went with an epoch never claimed";
+  EXPECT_TRUE(log.Contains("(epoch " + std::to_string(second) + ")"));
+  EXPECT_EQ(Scalar("SELECT acked_epoch FROM sync_metadata.tenant_offsets WHERE client_name = '" +
+                   client_ + "'"),
+            std::to_string(second));
+}
+
 TEST_F(TenantShipperTest, APerTenantIntervalHoldsShippingUntilTheNextTick) {
   for (int i = 0; i < 10; ++i) AppendUpsert(i, "backlog");
   ASSERT_TRUE(writer_->Commit().ok());

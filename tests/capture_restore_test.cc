@@ -140,7 +140,10 @@ TEST_P(CaptureRestoreTest, RestoredCopyUnderRunningCaptureStartsANewGeneration) 
   s.Sleep(300'000);
   ASSERT_TRUE(SqliteBackup(s.db_path(), backup).ok());
   s.Sleep(600'000);  // changes the restore takes back
-  ASSERT_TRUE(s.StopWriter().ok());
+  {
+    auto stopped = s.StopWriter();
+    ASSERT_TRUE(stopped.ok()) << stopped.status().ToString() << s.KeepForInspection();
+  }
   ASSERT_TRUE(WaitDrained(s).ok()) << s.KeepForInspection();
   auto old_id = OutboxId(s);
   ASSERT_TRUE(old_id.ok()) << old_id.status().ToString();
@@ -150,7 +153,10 @@ TEST_P(CaptureRestoreTest, RestoredCopyUnderRunningCaptureStartsANewGeneration) 
   ASSERT_TRUE(restored.ok()) << restored.ToString();
   ASSERT_TRUE(s.StartWriter().ok());
   s.Sleep(600'000);
-  ASSERT_TRUE(s.StopWriter().ok());
+  {
+    auto stopped = s.StopWriter();
+    ASSERT_TRUE(stopped.ok()) << stopped.status().ToString() << s.KeepForInspection();
+  }
   ASSERT_TRUE(s.CheckCaptureAlive().ok()) << s.KeepForInspection();
   s.Sleep(300'000);
   ASSERT_TRUE(s.KillCapture().ok());
@@ -196,7 +202,10 @@ TEST(CaptureRestoreWhileDownTest, RestoreWhileCaptureIsDownIsDetectedAfterManyWr
     s.Sleep(400'000);
     ASSERT_TRUE(SqliteBackup(s.db_path(), backup).ok());
     s.Sleep(500'000);
-    ASSERT_TRUE(s.StopWriter().ok());
+    {
+      auto stopped = s.StopWriter();
+      ASSERT_TRUE(stopped.ok()) << stopped.status().ToString() << s.KeepForInspection();
+    }
     ASSERT_TRUE(WaitDrained(s).ok()) << s.KeepForInspection();
     ASSERT_TRUE(s.KillCapture().ok());
     auto old_id = OutboxId(s);
@@ -205,7 +214,10 @@ TEST(CaptureRestoreWhileDownTest, RestoreWhileCaptureIsDownIsDetectedAfterManyWr
     ASSERT_TRUE(RenameOver(backup, s.db_path()).ok());
     ASSERT_TRUE(s.StartWriter().ok());
     s.Sleep(1'500'000);  // three times as long as the stretch the restore took back
-    ASSERT_TRUE(s.StopWriter().ok());
+    {
+      auto stopped = s.StopWriter();
+      ASSERT_TRUE(stopped.ok()) << stopped.status().ToString() << s.KeepForInspection();
+    }
     Status once = s.CaptureOnce();
     ASSERT_TRUE(once.ok()) << once.ToString() << s.KeepForInspection();
     ExpectNewGenerationEqualToTheDatabase(s, *old_id);

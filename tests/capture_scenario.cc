@@ -84,7 +84,31 @@ Status CaptureScenario::StartWriter() {
   args.push_back(std::to_string(rate));
   OWSYNC_ASSIGN_OR_RETURN(cli::ChildProcess p, Spawn(args, "writer.log"));
   writer_.emplace(std::move(p));
-  return Status::OK();
+  return WaitWriterReady();
+}
+
+// The writer logs "workload: writing to ... until SIGTERM/SIGINT" once its stop handler is in place
+// and the database is open; only then does a test's sleep count as writing time and SIGTERM end it
+// cleanly.
+Status CaptureScenario::WaitWriterReady() {
+  const int64_t deadline = clock_->MonotonicMicros() + 60'000'000;
+  while (clock_->MonotonicMicros() < deadline) {
+    OWSYNC_ASSIGN_OR_RETURN(std::optional<int> status, writer_->TryWait());
+    if (status.has_value()) {
+      writer_.reset();
+      return Status::Internal("writer exited at start: " + cli::DescribeWaitStatus(*status) + "\n" +
+                              LogTail("writer.log"));
+    }
+    OWSYNC_ASSIGN_OR_RETURN(std::string log, ReadFileToString(fs_.get(), dir_.Child("writer.log")));
+    int ready = 0;
+    for (size_t pos = 0; (pos = log.find(" until SIGTERM/SIGINT", pos)) != std::string::npos;
+         ++pos) {
+      ++ready;
+    }
+    if (ready >= writer_starts_) return Status::OK();
+    Sleep(20'000);
+  }
+  return Status::Internal("writer not ready after 60 s\n" + LogTail("writer.log"));
 }
 
 Result<std::string> CaptureScenario::StopWriter() {

@@ -53,6 +53,7 @@ class CaptureScenario {
   [[nodiscard]] Status InitDatabase();
   // The application: `owsync workload` paced at writer_rate until StopWriter(); each start gets
   // a new seed derived from the scenario's.
+  // Starts the application-like writer and returns once it is writing.
   [[nodiscard]] Status StartWriter();
   // SIGTERM, then waits; error unless it exited 0. Returns its counts line.
   Result<std::string> StopWriter();
@@ -96,6 +97,7 @@ class CaptureScenario {
                   std::unique_ptr<Clock> clock, cli::PrivateDir dir);
   Result<Comparison> Compare(bool tolerate_victims);
   Result<cli::ChildProcess> Spawn(const std::vector<std::string>& args, const std::string& log);
+  [[nodiscard]] Status WaitWriterReady();
 
   ScenarioOptions options_;
   std::unique_ptr<FileSystem> fs_;

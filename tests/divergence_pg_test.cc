@@ -250,6 +250,22 @@ TEST_F(DivergenceTest, OneUnindexableOrCollidingKeyIsADeadLetterAndTheTenantGoes
   EXPECT_EQ(LiveCount("tool"), "2");
 }
 
+// Hole 8: conflict_log.record_id keeps the whole key (Open WebUI ids are user-chosen).
+TEST_F(DivergenceTest, ConflictLogKeepsTheWholeKey) {
+  Sql("CREATE TABLE tool (id TEXT PRIMARY KEY, v TEXT)");
+  const std::string id(400, 't');
+  Sql("INSERT INTO tool VALUES ('" + id + "', 'a')");
+  ASSERT_EQ(Provision().exit_code, 0);
+  ASSERT_NO_FATAL_FAILURE(CaptureShip());
+  Query("UPDATE " + Table("tool") + " SET v = 'changed in PostgreSQL'");  // dirty
+  Sql("UPDATE tool SET v = 'changed in SQLite'");
+  ASSERT_NO_FATAL_FAILURE(CaptureShip());
+  EXPECT_EQ(Query("SELECT length(record_id) FROM sync_metadata.conflict_log WHERE client_name = "
+                  "$1",
+                  {client_}),
+            (Rows{{std::to_string(id.size() + 4)}}));  // ["…"]
+}
+
 // Hole 6: a LOCK_DATABASE_URL that names another database than DATABASE_URL would make the
 // pair swap leaders twice a second: refused at start.
 TEST_F(DivergenceTest, LockUrlOfAnotherDatabaseIsRefusedAtStart) {
