@@ -1,9 +1,7 @@
 // owsync: the single binary. `owsync --help` lists the subcommands; each has its own --help.
-#include <CLI/CLI.hpp>
 #include <cstdlib>
-#include <iostream>
 
-#include "cli/cli_context.h"
+#include "cli/owsync_app.h"
 #include "util/clock.h"
 #include "util/file_system.h"
 #include "util/logger.h"
@@ -23,30 +21,5 @@ int main(int argc, char** argv) {
     if (v == nullptr) return std::nullopt;
     return std::string(v);
   };
-
-  CLI::App app{
-      "owsync: change-data capture from Open WebUI's SQLite databases into PostgreSQL.\n"
-      "Every committed SQLite change is captured into a local outbox and shipped to PostgreSQL\n"
-      "exactly once. Secrets are read from files or the environment (*_FILE), never argv.",
-      "owsync"};
-  app.require_subcommand(1);
-  app.set_version_flag("--version", "owsync 0.1.0");
-  owsync::cli::AddDemoCommand(&app, &ctx);
-  owsync::cli::AddDbCommands(&app, &ctx);
-  owsync::cli::AddProvisionCommand(&app, &ctx);
-  owsync::cli::AddShipCommands(&app, &ctx);
-  owsync::cli::AddStatusCommand(&app, &ctx);
-  owsync::cli::AddTriggerCommand(&app, &ctx);
-  owsync::cli::AddCaptureCommand(&app, &ctx);
-  owsync::cli::AddOutboxCommands(&app, &ctx);
-  owsync::cli::AddVerifyCommand(&app, &ctx);
-  owsync::cli::AddWorkloadCommand(&app, &ctx);
-  owsync::cli::AddTestenvCommand(&app, &ctx);
-
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  }
-  return ctx.exit_code;
+  return owsync::cli::RunOwsync(argc, argv, &ctx);
 }

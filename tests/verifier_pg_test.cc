@@ -4,19 +4,18 @@
 // with `db add-host`, as in production.
 #include <gtest/gtest.h>
 
-#include <CLI/CLI.hpp>
 #include <cmath>
 #include <limits>
 
 #include "capture/schema_inspector.h"
 #include "capture/sql_quote.h"
 #include "capture/sqlite_db.h"
-#include "cli/cli_context.h"
 #include "cli/verifier.h"
 #include "outbox/outbox_writer.h"
 #include "shipper/pg_connection.h"
 #include "shipper/pg_type.h"
 #include "shipper/record_key.h"
+#include "tests/cli_runner.h"
 #include "tests/pg_test_env.h"
 #include "util/scoped_temp_dir.h"
 
@@ -27,7 +26,9 @@ using capture::QuoteIdentifier;
 using outbox::Value;
 using shipper::Deadline;
 using shipper::PgConnection;
+using tests::CliRun;
 using tests::PgTestEnv;
+using tests::RunCli;
 
 class VerifierTest : public ::testing::Test {
  protected:
@@ -130,31 +131,11 @@ class VerifierTest : public ::testing::Test {
   }
   // Runs `owsync verify <args>` through the CLI with DATABASE_URL set to the host's URL.
   int Command(std::vector<std::string> args, std::string* out) {
-    CliContext ctx;
-    ctx.fs = env_->fs();
-    ctx.clock = env_->clock();
-    ctx.logger = env_->logger();
-    const std::string url = host_.url;
-    ctx.getenv = [url](const std::string& name) -> std::optional<std::string> {
-      if (name == "DATABASE_URL") return url;
-      return std::nullopt;
-    };
-    CLI::App app{"owsync", "owsync"};
-    AddVerifyCommand(&app, &ctx);
-    args.insert(args.begin(), {"owsync", "verify"});
-    std::vector<const char*> argv;
-    for (const auto& a : args) argv.push_back(a.c_str());
-    ::testing::internal::CaptureStdout();
-    ::testing::internal::CaptureStderr();
-    int code;
-    try {
-      app.parse(static_cast<int>(argv.size()), argv.data());
-      code = ctx.exit_code;
-    } catch (const CLI::ParseError& e) {
-      code = app.exit(e);
-    }
-    *out = ::testing::internal::GetCapturedStdout() + ::testing::internal::GetCapturedStderr();
-    return code;
+    args.insert(args.begin(), "verify");
+    CliRun run =
+        RunCli(args, env_->fs(), env_->clock(), env_->logger(), {{"DATABASE_URL", host_.url}});
+    *out = run.out + run.err;
+    return run.exit_code;
   }
 
   // A table with one column of every mapped type, the same rows on both sides.
